@@ -1,0 +1,63 @@
+"""The `tinyml-autopilot` command line: wiring only. Heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .commands import bench, boards, convert, data, doctor, pipeline, runs, sketch, train
+from .commands.common import console
+from .errors import UserError
+
+app = typer.Typer(
+    name="tinyml-autopilot",
+    help="From raw sensor data to verified microcontroller firmware: LLMs write the code, "
+    "real tools check it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("data", help="Profile and process a dataset into train/val/test + feature spec.")(data.command)
+app.command("train", help="Train a small Keras model sized for the target board.")(train.command)
+app.command("convert", help="Convert a model to TensorFlow Lite and prove it (or --check one).")(convert.command)
+app.command("sketch", help="Generate, check, compile and simulate an Arduino sketch (or --check one).")(sketch.command)
+app.command("run", help="Chain data -> train -> convert -> sketch in one run.")(pipeline.run_command)
+app.command("demo", help="Run the whole pipeline on bundled data for an Uno, offline by default.")(pipeline.demo_command)
+app.command("bench", help="Repeat stages N times per LLM and report success, attempts, cost.")(bench.command)
+app.command("runs", help="List past runs, or show one.")(runs.command)
+app.command("doctor", help="Show which providers, toolchains and simulators are available.")(doctor.command)
+app.command("boards", help="List the board catalogue.")(boards.command)
+
+
+def main() -> None:
+    """Entry point: a UserError is one line and its exit code; --debug shows tracebacks."""
+    import click
+
+    debug = "--debug" in sys.argv
+    try:
+        code = app(standalone_mode=False)
+    except UserError as err:
+        if debug:
+            raise
+        for line in str(err).splitlines():
+            console.print(f"[red]error:[/] {line}", highlight=False)
+        sys.exit(err.code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.print("[yellow]interrupted[/]: the run folder keeps what was done; --resume RUN continues it")
+        sys.exit(130)
+    except Exception as err:  # a bug of ours: one line, the traceback only with --debug
+        if debug:
+            raise
+        console.print(f"[red]internal error:[/] {type(err).__name__}: {err} (rerun with --debug)")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Options shared by the stage commands (one name everywhere) and the code that runs a stage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from ..errors import UserError
+
+console = Console(stderr=True)
+
+Data = Annotated[Path | None, typer.Option("--data", help="input data, or the previous stage's run folder")]
+Label = Annotated[str | None, typer.Option("--label", help="label column (or 'file name')")]
+Description = Annotated[str | None, typer.Option("--description", help="what the data and task are")]
+Board = Annotated[str | None, typer.Option("--board", help="target board id (see `boards`)")]
+LLM = Annotated[str | None, typer.Option("--llm", help="PROVIDER/MODEL (openai/gpt-4o, ollama/qwen2.5-coder:14b) or 'offline'")]
+ApiBase = Annotated[str | None, typer.Option("--api-base", help="base URL of an OpenAI-compatible server")]
+Out = Annotated[Path | None, typer.Option("--out", help="where run folders go [default: ./runs]")]
+Yes = Annotated[bool | None, typer.Option("--yes", "-y", help="accept proposals without asking")]
+MaxAttempts = Annotated[int | None, typer.Option("--max-attempts", help="code-repair attempts per task [default: 5]")]
+Json = Annotated[bool, typer.Option("--json", help="print the result as one JSON object on stdout")]
+Config = Annotated[Path | None, typer.Option("--config", help="config file (TOML or YAML)")]
+Resume = Annotated[Path | None, typer.Option("--resume", help="continue this run folder")]
+Debug = Annotated[bool, typer.Option("--debug", help="show tracebacks and debug logs")]
+LLMTimeout = Annotated[float | None, typer.Option("--llm-timeout", help="seconds per LLM request [default: 120]")]
+
+
+def settings_from(config: Path | None = None, **flags: Any):
+    from ..config import load_settings
+
+    return load_settings(flags, config=config)
+
+
+def setup_logging(debug: bool) -> None:
+    root = logging.getLogger("tinyml_autopilot")
+    if any(isinstance(h, RichHandler) for h in root.handlers):
+        return
+    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    handler.setLevel(logging.DEBUG if debug else logging.INFO)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
+def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config: Path | None,
+              resume: Path | None, inputs: dict[str, Any], flags: dict[str, Any]) -> None:
+    """Load settings and the model, open the run folder, run the stage, print its result."""
+    from ..llm import OFFLINE_HINT, get_model
+    from ..runs import Run
+    from ..stages.base import StageContext
+
+    setup_logging(bool(flags.get("debug")))
+    settings = settings_from(config, **flags)
+    model = get_model(settings)
+    if model.offline and not settings.llm:
+        logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
+    run = Run.open(resume) if resume else Run.create(settings.out, stage, _public(inputs, settings))
+    ctx = StageContext(settings=settings, model=model, run=run, console=console)
+    result = runner(ctx, **inputs)
+    emit(result, json_out)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def emit(result: Any, json_out: bool) -> None:
+    if json_out:
+        sys.stdout.write(json.dumps(result.as_json(), default=str) + "\n")
+        return
+    colour = "green" if result.ok else "red"
+    console.print(f"[{colour}]{result.stage}: {result.status}[/] {result.message}")
+    for key, value in result.figures.items():
+        console.print(f"  {key}: {value}")
+    console.print(f"  run folder: {result.run_dir}")
+
+
+def _public(inputs: dict[str, Any], settings: Any) -> dict[str, Any]:
+    safe = settings.model_dump(mode="json", exclude={"api_key"})
+    return {"arguments": inputs, "settings": safe}
+
+
+def not_built(stage: str) -> None:
+    from ..errors import StageNotBuilt
+
+    raise StageNotBuilt(stage)
+
+
+__all__ = ["UserError", "console", "run_stage", "emit", "not_built", "settings_from"]

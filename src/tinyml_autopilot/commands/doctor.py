@@ -1,0 +1,89 @@
+"""The `doctor` command: what is installed, what is missing, how to get it. Imports nothing heavy."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import sys
+from dataclasses import asdict, dataclass
+
+from rich.table import Table
+
+from .common import Json, console
+
+APT = "apt-get install -y"
+
+
+@dataclass
+class Item:
+    group: str
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _module(name: str, pip: str) -> Item:
+    found = importlib.util.find_spec(name) is not None
+    return Item("python", pip, found, "installed" if found else "missing",
+                "" if found else f"pip install {pip}")
+
+
+def _tool(name: str, package: str, purpose: str) -> Item:
+    path = shutil.which(name)
+    return Item("toolchain", name, bool(path), path or f"missing ({purpose})",
+                "" if path else f"{APT} {package}")
+
+
+def _ollama() -> Item:
+    host = os.environ.get("OLLAMA_HOST", "127.0.0.1:11434").replace("http://", "").split("/")[0]
+    name, _, port = host.partition(":")
+    try:
+        with socket.create_connection((name, int(port or 11434)), timeout=0.2):
+            return Item("llm", "ollama", True, f"server at {host}")
+    except OSError:
+        return Item("llm", "ollama", False, f"no server at {host}", "install Ollama and `ollama serve`")
+
+
+def items() -> list[Item]:
+    from ..sandbox.python import isolation
+
+    keys = [Item("llm", name.split("_")[0].lower(), bool(os.environ.get(name)),
+                 f"{name} {'set' if os.environ.get(name) else 'not set'}",
+                 "" if os.environ.get(name) else f"export {name}=... or put it in .env")
+            for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")]
+    mode = isolation()
+    avr_core = os.path.isdir("/usr/share/arduino/hardware/arduino/avr")
+    return [
+        *keys,
+        _ollama(),
+        Item("llm", "offline", True, "built-in templates (always available)"),
+        Item("sandbox", "isolation", mode == "bubblewrap", mode,
+             "" if mode == "bubblewrap" else f"{APT} bubblewrap"),
+        _module("tensorflow", "tensorflow-cpu"),
+        _module("ai_edge_litert", "ai-edge-litert"),
+        _module("tflite_micro", "tflite-micro"),
+        _module("litellm", "litellm"),
+        _tool("arduino-cli", "(see arduino.github.io/arduino-cli)", "compiles any board"),
+        _tool("arduino-builder", "arduino-builder arduino-core-avr arduino-ctags", "AVR builds offline"),
+        Item("toolchain", "arduino-core-avr", avr_core, "installed" if avr_core else "missing",
+             "" if avr_core else f"{APT} arduino-core-avr"),
+        _tool("simavr", "simavr", "runs AVR firmware"),
+        _tool("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi", "Cortex-M builds"),
+        _tool("qemu-system-arm", "qemu-system-arm", "runs Cortex-M firmware"),
+        _tool("gcc", "gcc", "host builds of the C runtime"),
+    ]
+
+
+def command(json_out: Json = False) -> None:
+    found = items()
+    if json_out:
+        sys.stdout.write(json.dumps([asdict(i) for i in found]) + "\n")
+        return
+    table = Table("group", "item", "status", "detail", "to install")
+    for i in found:
+        table.add_row(i.group, i.name, "[green]ok[/]" if i.ok else "[yellow]missing[/]", i.detail, i.fix)
+    console.print(table)

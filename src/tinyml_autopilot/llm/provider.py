@@ -1,0 +1,178 @@
+"""LLM providers through litellm: one class, transport retries, every call recorded."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from .. import secrets
+from .base import Completion, LLMError
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..runs import Run
+
+# provider prefix -> environment variable holding its key (None: no key needed)
+PROVIDERS: dict[str, str | None] = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "ollama": None,
+    "ollama_chat": None,
+    "hosted_vllm": None,
+    "lm_studio": None,
+    "gemini": "GEMINI_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+BACKOFF_S = 0.5
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    provider, sep, model = spec.partition("/")
+    if not sep or not model:
+        raise LLMError(f"--llm '{spec}' is not PROVIDER/MODEL (e.g. openai/gpt-4o) or 'offline'")
+    if provider not in PROVIDERS:
+        known = ", ".join(sorted(PROVIDERS))
+        raise LLMError(f"unknown LLM provider '{provider}' in --llm {spec}: use one of {known}")
+    return provider, model
+
+
+class LiteLLMModel:
+    """Any provider litellm speaks; an OpenAI-compatible server via `openai/MODEL` + --api-base."""
+
+    offline = False
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.llm
+        self.name = settings.llm
+        self.provider, self.model = parse_spec(settings.llm)
+        self.api_base = settings.api_base
+        self.timeout = settings.llm_timeout
+        self.retries = settings.llm_retries
+        self.temperature = settings.temperature
+        self.api_key = self._key(settings)
+        self._calls = 0
+
+    def _key(self, settings: Settings) -> str | None:
+        key = settings.provider_key(self.provider)
+        needs = PROVIDERS[self.provider]
+        if key:
+            secrets.register(key)
+            return key
+        if needs and not self.api_base:
+            raise LLMError(f"{needs} is not set for --llm {self.name}: put it in .env or the "
+                           "environment, or use --llm offline")
+        return "none" if self.api_base else None
+
+    def complete(self, messages, *, run: Run | None = None, parent: str | None = None,
+                 tags: dict[str, Any] | None = None) -> Completion:
+        litellm = _litellm()
+        start, retries = time.perf_counter(), 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                response = litellm.completion(**self._request(messages))
+                break
+            except _transient(litellm) as err:
+                if retries >= self.retries:
+                    self._record(run, parent, tags, messages, None, start, retries, err)
+                    raise self._explain(err) from err
+                retries += 1
+                time.sleep(BACKOFF_S * 2 ** (retries - 1))
+            except Exception as err:  # provider said no: key, model, request
+                self._record(run, parent, tags, messages, None, start, retries, err)
+                raise self._explain(err) from err
+        done = Completion(
+            text=response.choices[0].message.content or "",
+            model=self.name,
+            tokens_in=getattr(response.usage, "prompt_tokens", 0) or 0,
+            tokens_out=getattr(response.usage, "completion_tokens", 0) or 0,
+            cost_usd=_cost(litellm, response),
+            latency_s=round(time.perf_counter() - start, 4),
+            network_s=round(time.perf_counter() - t0, 4),
+            retries=retries,
+        )
+        self._record(run, parent, tags, messages, done, start, retries, None)
+        return done
+
+    def _request(self, messages) -> dict[str, Any]:
+        req: dict[str, Any] = {"model": f"{self.provider}/{self.model}", "messages": messages, "timeout": self.timeout,
+                               "temperature": self.temperature, "num_retries": 0,
+                               "max_retries": 0}
+        if self.api_base:
+            req["api_base"] = self.api_base
+        if self.api_key:
+            req["api_key"] = self.api_key
+        return req
+
+    def _record(self, run, parent, tags, messages, done: Completion | None, start, retries, err):
+        self._calls += 1
+        if run is None:
+            return
+        call = f"llm_calls/{self._calls:03d}-{(tags or {}).get('task', 'call')}.json"
+        body = {"model": self.name, "api_base": self.api_base, "messages": messages,
+                "response": done.text if done else None, "error": str(err) if err else None}
+        run.write_json(call, body)
+        figures = {k: v for k, v in vars(done).items() if k != "text"} if done else {}
+        run.event("llm", self.name, parent, tags=tags or {}, file=call, retries=retries,
+                  duration_s=round(time.perf_counter() - start, 4),
+                  status="ok" if done else "error", error=str(err)[:300] if err else None,
+                  **{k: v for k, v in figures.items() if k != "retries"})
+
+    def _explain(self, err: Exception) -> LLMError:
+        kind = type(err).__name__
+        where = self.api_base or self.provider
+        key_name = PROVIDERS.get(self.provider) or "--api-key"
+        text = secrets.redact(str(err)).splitlines()[0][:200] if str(err) else kind
+        if kind == "AuthenticationError" or "401" in text:
+            return LLMError(f"{where} rejected the API key for --llm {self.name}: check {key_name}")
+        if kind == "NotFoundError" or "404" in text:
+            return LLMError(f"model '{self.model}' not found at {where}: check --llm")
+        if kind in ("Timeout", "APITimeoutError") or "timed out" in text.lower():
+            return LLMError(f"no answer from {where} within {self.timeout:g}s "
+                            f"(after {self.retries} retries): check the server or raise --llm-timeout")
+        if kind == "APIConnectionError" or "connect" in text.lower():
+            return LLMError(f"cannot reach {where} for --llm {self.name}: check --api-base and "
+                            "that the server is running")
+        if kind == "RateLimitError":
+            return LLMError(f"{where} kept rate-limiting after {self.retries} retries: wait and "
+                            "retry, or raise --llm-retries")
+        return LLMError(f"{where} refused the request ({kind}): {text}")
+
+
+def _litellm():
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    _tracing(litellm)
+    return litellm
+
+
+def _tracing(litellm) -> None:
+    """Export to LangSmith or Langfuse when their keys are set; never required."""
+    wanted = []
+    if os.environ.get("LANGFUSE_PUBLIC_KEY") and os.environ.get("LANGFUSE_SECRET_KEY"):
+        wanted.append("langfuse")
+    if os.environ.get("LANGSMITH_API_KEY"):
+        wanted.append("langsmith")
+    for name in wanted:
+        if name not in litellm.success_callback:
+            litellm.success_callback.append(name)
+
+
+def _transient(litellm) -> tuple[type[Exception], ...]:
+    return (litellm.RateLimitError, litellm.Timeout, litellm.InternalServerError,
+            litellm.ServiceUnavailableError, litellm.APIConnectionError)
+
+
+def _cost(litellm, response) -> float | None:
+    try:
+        cost = litellm.completion_cost(completion_response=response)
+    except Exception:  # litellm does not know this model's price
+        return None
+    return round(float(cost), 6) if cost else None

@@ -1,0 +1,274 @@
+"""The one generate -> extract -> run -> check -> repair loop every stage shares.
+
+A stage describes its work as a `Task`; the loop asks the model (or the task's built-in
+template when offline), runs the code, lets deterministic checks decide, and feeds every
+failure back as a repair prompt. Each attempt is saved in `finally`, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .llm.base import Completion, Model
+from .prompts import render
+from .runs import Run
+
+FENCE = re.compile(r"```[ \t]*([\w+.#-]*)[^\n]*\n(.*?)```", re.DOTALL)
+MAX_ERROR_CHARS = 3000
+_EXT = {"python": "py", "cpp": "ino", "c": "c", "json": "json"}
+
+
+@dataclass
+class Finding:
+    """One failed check: which check, what is wrong, and where (line numbers in the code)."""
+
+    check: str
+    message: str
+    lines: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        where = f" (line {', '.join(map(str, self.lines))})" if self.lines else ""
+        return f"[{self.check}] {self.message}{where}"
+
+
+class AttemptFailed(Exception):
+    """Base of the typed failures that send the loop round again."""
+
+    category = "failed"
+
+    def __init__(self, message: str, lines: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.lines = lines or []
+
+
+class FormatError(AttemptFailed):
+    category = "format"
+
+
+class ExecutionFailed(AttemptFailed):
+    """The code did not run (or did not compile, or misbehaved in the simulator)."""
+
+    def __init__(self, message: str, lines: list[int] | None = None, category: str = "runtime"):
+        super().__init__(message, lines)
+        self.category = category
+
+
+class CheckFailed(AttemptFailed):
+    category = "check"
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("\n".join(str(f) for f in findings), sorted({n for f in findings for n in f.lines}))
+        self.findings = findings
+
+    @property
+    def checks(self) -> list[str]:
+        return sorted({f.check for f in self.findings})
+
+
+class Task(Protocol):
+    """What a stage gives the loop. `execute` and `check` raise AttemptFailed subclasses."""
+
+    name: str
+    language: str  # fence language asked for, e.g. "python", "cpp", "json"
+
+    def messages(self) -> list[dict[str, str]]: ...
+    def template(self) -> str: ...
+    def execute(self, code: str, workdir: Path) -> Any: ...
+    def check(self, outcome: Any, workdir: Path) -> None: ...
+
+
+@dataclass
+class Limits:
+    max_attempts: int = 5
+    cost_usd: float = 2.0
+    wall_s: float = 1800.0
+
+
+@dataclass
+class AttemptRecord:
+    number: int
+    status: str  # ok | failed
+    category: str | None = None  # format | runtime | compile | simulation | check | timeout
+    checks: list[str] = field(default_factory=list)
+    error: str | None = None
+    duration_s: float = 0.0
+    llm_s: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+
+
+@dataclass
+class LoopResult:
+    task: str
+    status: str  # ok | failed
+    attempts: list[AttemptRecord]
+    code: str | None = None
+    outcome: Any = None
+    stopped_by: str | None = None  # attempts | cost | wall-time, when failed
+    workdir: Path | None = None  # the folder of the attempt that passed
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def summary(self) -> dict[str, Any]:
+        return {"task": self.task, "status": self.status, "attempts": len(self.attempts),
+                "stopped_by": self.stopped_by, "failures": [a.category for a in self.attempts
+                                                            if a.status == "failed"]}
+
+
+def extract_code(text: str, language: str) -> str:
+    """The first fenced block (preferring one tagged with `language`); FormatError if none."""
+    blocks = FENCE.findall(text or "")
+    if not blocks:
+        raise FormatError(f"the reply has no fenced ```{language} code block")
+    tagged = [body for tag, body in blocks if tag.lower() in _aliases(language)]
+    return (tagged or [body for _, body in blocks])[0].strip() + "\n"
+
+
+def _aliases(language: str) -> set[str]:
+    groups = [{"python", "py", "python3"}, {"cpp", "c++", "ino", "arduino", "c"}, {"json"}]
+    return next((g for g in groups if language in g), {language})
+
+
+def trim(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """Keep the head and the tail of a long error; the tail usually says what went wrong."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head] + "\n[... trimmed ...]\n" + text[-(limit - head):]
+
+
+def failing_lines(code: str, lines: list[int], context: int = 2) -> str:
+    source = code.splitlines()
+    shown: list[str] = []
+    for n in sorted(set(lines))[:6]:
+        lo, hi = max(1, n - context), min(len(source), n + context)
+        shown += [f"{i:4d}{'>' if i == n else ' '} {source[i - 1]}" for i in range(lo, hi + 1)]
+        shown.append("   ...")
+    return "\n".join(shown)
+
+
+def run_loop(task: Task, model: Model, run: Run, limits: Limits, parent: str | None = None) -> LoopResult:
+    """Generate, run and check `task` until its checks pass or a limit is reached."""
+    state = _resume_state(run, task)
+    if state.done is not None:
+        return state.done
+    started = time.monotonic()
+    while True:
+        stop = _limit_reached(state.attempts, limits, started, model)
+        if stop:
+            result = LoopResult(task.name, "failed", state.attempts, state.code, stopped_by=stop)
+            run.write_json(f"attempts/{task.name}/result.json", result.summary())
+            return result
+        number = len(state.attempts) + 1
+        outcome, record = _attempt(task, model, run, state, number, parent)
+        state.attempts.append(record)
+        if record.status == "ok":
+            workdir = run.dir / "attempts" / task.name / f"{number:02d}"
+            result = LoopResult(task.name, "ok", state.attempts, state.code, outcome, workdir=workdir)
+            run.write_json(f"attempts/{task.name}/result.json", result.summary())
+            return result
+
+
+@dataclass
+class _State:
+    messages: list[dict[str, str]]
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    code: str | None = None
+    done: LoopResult | None = None
+
+
+def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, parent: str | None):
+    folder = run.path("attempts", task.name, f"{number:02d}", ".keep").parent
+    record = AttemptRecord(number=number, status="failed")
+    start = time.monotonic()
+    reply: Completion | None = None
+    outcome: Any = None
+    text = ""
+    try:
+        with run.span("attempt", task.name, parent, attempt=number) as span:
+            if model.offline:
+                text = f"```{task.language}\n{task.template()}```"
+            else:
+                run.write_json(str(folder.relative_to(run.dir) / "prompt.json"), state.messages)
+                reply = model.complete(state.messages, run=run, parent=parent,
+                                       tags={"task": task.name, "attempt": number})
+                text = reply.text
+            (folder / "response.md").write_text(text)
+            code = extract_code(text, task.language)
+            state.code = code
+            (folder / f"code.{_EXT.get(task.language, 'txt')}").write_text(code)
+            outcome = task.execute(code, folder)
+            task.check(outcome, folder)
+            record.status = "ok"
+            span["status"] = "ok"
+    except AttemptFailed as err:
+        record.category = err.category
+        record.error = trim(err.message)
+        record.checks = err.checks if isinstance(err, CheckFailed) else []
+        state.messages = _next_messages(task, state, text, err)
+    finally:
+        record.duration_s = round(time.monotonic() - start, 3)
+        if reply is not None:
+            record.llm_s, record.cost_usd = reply.latency_s, reply.cost_usd
+            record.tokens_in, record.tokens_out = reply.tokens_in, reply.tokens_out
+        (folder / "attempt.json").write_text(json.dumps(asdict(record), indent=2))
+        if record.status == "failed":
+            (folder / "messages_next.json").write_text(json.dumps(state.messages, indent=2))
+    return outcome, record
+
+
+def _next_messages(task: Task, state: _State, reply_text: str, err: AttemptFailed) -> list[dict]:
+    repair = render(
+        "repair.j2",
+        category=err.category,
+        error=trim(err.message),
+        code_lines=failing_lines(state.code or "", err.lines) if state.code and err.lines else "",
+        language=task.language,
+    )
+    return [*state.messages, {"role": "assistant", "content": reply_text or "(empty reply)"},
+            {"role": "user", "content": repair}]
+
+
+def _limit_reached(attempts: list[AttemptRecord], limits: Limits, started: float, model: Model):
+    if attempts and model.offline:
+        return "attempts"  # a built-in template cannot be repaired: one try decides
+    if len(attempts) >= limits.max_attempts:
+        return "attempts"
+    if sum(a.cost_usd or 0 for a in attempts) >= limits.cost_usd > 0:
+        return "cost"
+    if time.monotonic() - started >= limits.wall_s:
+        return "wall-time"
+    return None
+
+
+def _resume_state(run: Run, task: Task) -> _State:
+    """Pick up a task's saved attempts so `--resume` continues where the run stopped."""
+    state = _State(messages=task.messages())
+    folder = run.dir / "attempts" / task.name
+    for attempt_file in sorted(folder.glob("*/attempt.json")):
+        record = AttemptRecord(**json.loads(attempt_file.read_text()))
+        state.attempts.append(record)
+        nxt = attempt_file.parent / "messages_next.json"
+        if record.status == "failed" and nxt.is_file():
+            state.messages = json.loads(nxt.read_text())
+    if state.attempts and state.attempts[-1].status == "ok":
+        last = state.attempts[-1]
+        code = _saved_code(folder / f"{last.number:02d}", task.language)
+        state.done = LoopResult(task.name, "ok", state.attempts, code, outcome=None,
+                                workdir=folder / f"{last.number:02d}")
+    return state
+
+
+def _saved_code(folder: Path, language: str) -> str | None:
+    response = folder / "response.md"
+    return extract_code(response.read_text(), language) if response.is_file() else None

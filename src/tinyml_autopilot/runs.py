@@ -1,0 +1,231 @@
+"""Run folders: inputs, attempts, artifacts, metrics.json and trace.jsonl, all written as they happen."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets as _random
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .secrets import redact
+
+KEEP_INPUT_MAX_BYTES = 200 * 1024 * 1024
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    return str(obj)
+
+
+def dumps(obj: Any) -> str:
+    return redact(json.dumps(obj, indent=2, default=_jsonable, sort_keys=False))
+
+
+@dataclass
+class Run:
+    """One stage run's folder. Everything written through it is redacted of secrets."""
+
+    dir: Path
+    stage: str
+    trace_id: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("tinyml_autopilot"))
+
+    @classmethod
+    def create(cls, out: Path, stage: str, inputs: dict[str, Any] | None = None) -> Run:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(out) / f"{stamp}-{stage}-{_random.token_hex(3)}"
+        try:
+            run_dir.mkdir(parents=True)
+        except OSError as err:
+            raise UserError(f"cannot create run folder under {out}: {err.strerror}; check --out") from err
+        run = cls(dir=run_dir.resolve(), stage=stage, trace_id=uuid.uuid4().hex)
+        run._start_logging()
+        run.write_json("run.json", {"stage": stage, "trace_id": run.trace_id, "started": stamp})
+        run.write_json("inputs.json", inputs or {})
+        run.metrics = {"stage": stage, "status": "running", "started": time.time()}
+        run.save_metrics()
+        return run
+
+    @classmethod
+    def open(cls, run_dir: Path) -> Run:
+        """Reopen a run folder to resume it."""
+        meta = run_dir / "run.json"
+        if not meta.is_file():
+            raise UserError(f"{run_dir} is not a run folder (no run.json): check --resume")
+        info = json.loads(meta.read_text())
+        run = cls(dir=run_dir.resolve(), stage=info["stage"], trace_id=info["trace_id"])
+        metrics = run.dir / "metrics.json"
+        run.metrics = json.loads(metrics.read_text()) if metrics.is_file() else {}
+        run._start_logging()
+        return run
+
+    def child(self, stage: str) -> Run:
+        """A stage run nested in this one (the chained `run` command keeps each stage's folder)."""
+        sub = self.dir / stage
+        if (sub / "run.json").is_file():
+            return Run.open(sub)
+        sub.mkdir(parents=True, exist_ok=True)
+        run = Run(dir=sub, stage=stage, trace_id=self.trace_id)
+        run._start_logging()
+        run.write_json("run.json", {"stage": stage, "trace_id": self.trace_id, "parent": str(self.dir)})
+        run.metrics = {"stage": stage, "status": "running", "started": time.time()}
+        run.save_metrics()
+        return run
+
+    # files -----------------------------------------------------------------------------
+    def path(self, *parts: str) -> Path:
+        target = self.dir.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write_text(self, rel: str, text: str) -> Path:
+        target = self.path(rel)
+        target.write_text(redact(text))
+        return target
+
+    def write_json(self, rel: str, obj: Any) -> Path:
+        target = self.path(rel)
+        target.write_text(dumps(obj) + "\n")
+        return target
+
+    def keep_input(self, source: Path, name: str | None = None) -> Path | None:
+        """Copy an input file or folder into inputs/ (skipped, with a note, when very large)."""
+        dest = self.path("inputs", name or source.name)
+        size = _size(source)
+        if size > KEEP_INPUT_MAX_BYTES:
+            self.log.info("input %s is %d MB: recorded by path, not copied", source, size >> 20)
+            return None
+        if source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, dest)
+        return dest
+
+    # trace -----------------------------------------------------------------------------
+    def event(self, kind: str, name: str, parent: str | None = None, **fields: Any) -> str:
+        span_id = uuid.uuid4().hex[:16]
+        record = {"trace_id": self.trace_id, "span_id": span_id, "parent": parent,
+                  "stage": self.stage, "kind": kind, "name": name, "time": time.time(), **fields}
+        with self.path("trace.jsonl").open("a") as fh:
+            fh.write(redact(json.dumps(record, default=_jsonable)) + "\n")
+        return span_id
+
+    @contextmanager
+    def span(self, kind: str, name: str, parent: str | None = None, **tags: Any) -> Iterator[dict]:
+        """Time a block and write one trace event for it; the block may add fields to the dict."""
+        fields: dict[str, Any] = {"tags": tags}
+        start = time.perf_counter()
+        try:
+            yield fields
+        except BaseException as err:
+            fields.setdefault("status", "error")
+            fields.setdefault("error", f"{type(err).__name__}: {err}"[:500])
+            raise
+        finally:
+            fields.setdefault("status", "ok")
+            self.event(kind, name, parent, duration_s=round(time.perf_counter() - start, 4), **fields)
+
+    def trace_events(self) -> list[dict]:
+        trace = self.dir / "trace.jsonl"
+        if not trace.is_file():
+            return []
+        return [json.loads(line) for line in trace.read_text().splitlines() if line.strip()]
+
+    # metrics ---------------------------------------------------------------------------
+    def save_metrics(self) -> None:
+        self.write_json("metrics.json", self.metrics)
+
+    def finish(self, status: str, **figures: Any) -> None:
+        self.metrics.update(figures)
+        self.metrics["status"] = status
+        self.metrics["wall_s"] = round(time.time() - self.metrics.get("started", time.time()), 3)
+        self.metrics.update(llm_totals(self.trace_events()))
+        self.save_metrics()
+
+    def _start_logging(self) -> None:
+        self.log = logging.getLogger(f"tinyml_autopilot.{self.stage}.{self.dir.name}")
+        self.log.setLevel(logging.DEBUG)
+        self.log.propagate = True
+        handler = logging.FileHandler(self.path("logs", f"{self.stage}.log"))
+        handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(message)s"))
+        self.log.addHandler(handler)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def llm_totals(events: list[dict]) -> dict[str, Any]:
+    calls = [e for e in events if e.get("kind") == "llm"]
+    costs = [e.get("cost_usd") for e in calls if e.get("cost_usd") is not None]
+    return {
+        "llm_calls": len(calls),
+        "tokens_in": sum(e.get("tokens_in") or 0 for e in calls),
+        "tokens_out": sum(e.get("tokens_out") or 0 for e in calls),
+        "cost_usd": round(sum(costs), 6) if costs else (0.0 if not calls else None),
+        "llm_latency_s": round(sum(e.get("duration_s") or 0 for e in calls), 3),
+    }
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def list_runs(out: Path) -> list[dict[str, Any]]:
+    """Past runs under `out`, newest first, with their metrics."""
+    rows = []
+    for meta in sorted(Path(out).glob("*/run.json"), reverse=True):
+        metrics_file = meta.parent / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        rows.append({"run": meta.parent.name, "path": str(meta.parent), **metrics})
+    return rows
+
+
+def write_output(run: Run, **artifacts: Any) -> None:
+    """`output.json`: what this stage hands the next one (paths relative to the run folder)."""
+    rel = {k: (str(Path(v).resolve().relative_to(run.dir)) if isinstance(v, Path)
+               and Path(v).resolve().is_relative_to(run.dir) else v) for k, v in artifacts.items()}
+    run.write_json("output.json", {"stage": run.stage, **rel})
+
+
+def read_output(run_dir: Path, stages: tuple[str, ...]) -> dict[str, Any]:
+    """The output.json of an earlier stage's run folder, paths made absolute.
+
+    A chained `run` folder holds one sub-folder per stage: the latest of `stages` found wins.
+    """
+    run_dir = Path(run_dir)
+    candidates = [run_dir] + [run_dir / s for s in reversed(("data", "train", "convert", "sketch"))]
+    for folder in candidates:
+        out = folder / "output.json"
+        if out.is_file():
+            data = json.loads(out.read_text())
+            if data.get("stage") in stages:
+                return {k: (str(folder / v) if isinstance(v, str) and (folder / v).exists() else v)
+                        for k, v in data.items()} | {"run_dir": str(folder)}
+    wanted = " or ".join(stages)
+    raise UserError(f"{run_dir} is not a finished {wanted} run (no output.json from {wanted}): "
+                    f"pass that stage's run folder")
