@@ -1,0 +1,115 @@
+"""Generated code that misbehaves is contained and reported."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyml_autopilot.sandbox.python import isolation, run_python
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+
+
+def _run(tmp_path: Path, code: str, **kwargs):
+    work = tmp_path / "attempt"
+    work.mkdir(exist_ok=True)
+    script = work / "script.py"
+    script.write_text(code)
+    return run_python(script, work, **{"timeout_s": 20, "memory_mb": 512, **kwargs})
+
+
+def test_infinite_loop_is_killed_at_the_time_limit(tmp_path):
+    start = time.monotonic()
+    result = _run(tmp_path, "while True:\n    pass\n", timeout_s=1.5)
+    assert result.timed_out and not result.ok
+    assert time.monotonic() - start < 10
+    assert "time limit" in result.describe()
+
+
+def test_children_die_with_the_timeout(tmp_path):
+    code = ("import subprocess, sys\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+            "open('child.pid', 'w').write(str(p.pid))\n"
+            "import time; time.sleep(60)\n")
+    result = _run(tmp_path, code, timeout_s=2)
+    assert result.timed_out
+    pid_file = tmp_path / "attempt" / "child.pid"
+    assert pid_file.is_file()
+    if isolation() == "subprocess":  # inside bwrap the pid is namespaced and not ours to check
+        time.sleep(0.2)
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
+
+
+def test_allocating_10_gb_fails_inside_the_limit(tmp_path):
+    result = _run(tmp_path, "x = bytearray(10 * 1024**3)\nprint('allocated')\n", memory_mb=512)
+    assert not result.ok and "allocated" not in result.stdout
+    assert result.out_of_memory and "out of memory" in result.describe()
+
+
+def test_fork_bomb_is_contained(tmp_path):
+    code = ("import os, time\n"
+            "n = 0\n"
+            "try:\n"
+            "    for _ in range(5000):\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(30); os._exit(0)\n"
+            "        n += 1\n"
+            "except OSError as e:\n"
+            "    print('fork refused after', n, type(e).__name__)\n")
+    start = time.monotonic()
+    result = _run(tmp_path, code, timeout_s=8)
+    assert "fork refused after" in result.stdout
+    refused_after = int(result.stdout.split("after")[1].split()[0])
+    assert refused_after < 1000
+    assert time.monotonic() - start < 20
+
+
+def test_api_keys_are_not_in_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-value")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-secret-value")
+    code = "import os\nprint(sorted(k for k in os.environ if 'KEY' in k or 'TOKEN' in k))\n"
+    result = _run(tmp_path, code)
+    assert result.ok and result.stdout.strip() == "[]"
+
+
+@needs_bwrap
+def test_writes_outside_its_folder_fail(tmp_path):
+    outside = tmp_path / "outside.txt"
+    escapes = ["/etc/tinyml-escape", "/var/tmp/tinyml-escape", str(Path.cwd() / "tinyml-escape")]
+    code = "open('inside.txt', 'w').write('ok')\n" + f"open({str(outside)!r}, 'w').write('escaped')\n"
+    for target in escapes:
+        code += f"try:\n    open({target!r}, 'w')\nexcept OSError as e:\n    print('refused', e)\n"
+    result = _run(tmp_path, code)
+    assert isolation() == "bubblewrap"
+    assert result.ok and result.stdout.count("Read-only file system") == len(escapes)
+    assert not outside.exists()  # /tmp inside the sandbox is its own, thrown away
+    assert not any(Path(t).exists() for t in escapes)
+    assert (tmp_path / "attempt" / "inside.txt").read_text() == "ok"
+
+
+@needs_bwrap
+def test_no_network(tmp_path, scripted):
+    server = scripted(["unused"])
+    port = server.url.split(":")[2].split("/")[0]
+    code = ("import socket\ntry:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('connected')\n"
+            "except OSError as e:\n    print('refused', e)\n")
+    result = _run(tmp_path, code)
+    assert result.ok and "refused" in result.stdout
+    assert server.requests == []
+
+
+@needs_bwrap
+def test_readable_inputs_under_tmp_are_visible_read_only(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    code = (f"print(open({str(data)!r}).read().splitlines()[1])\n"
+            f"try:\n    open({str(data)!r}, 'a').write('x')\nexcept OSError:\n    print('read-only')\n")
+    result = _run(tmp_path, code, readable=[data])
+    assert result.ok and result.stdout.split() == ["1,2", "read-only"]
+    assert data.read_text() == "a,b\n1,2\n"

@@ -1,0 +1,104 @@
+"""The command line as a user runs it: a real subprocess of the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+EXE = str(Path(sys.executable).with_name("tinyml-autopilot"))
+COMMANDS = ["data", "train", "convert", "sketch", "run", "demo", "bench", "runs", "doctor", "boards"]
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300)
+
+
+def test_help_lists_every_command():
+    result = cli("--help")
+    assert result.returncode == 0
+    for name in COMMANDS:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_command_has_help(name):
+    result = cli(name, "--help")
+    assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_help_starts_without_tensorflow_or_litellm():
+    code = ("import sys\nfrom tinyml_autopilot.cli import app\nfrom tinyml_autopilot.commands import doctor\n"
+            "doctor.items()\nprint(sorted(m for m in ('tensorflow', 'litellm', 'keras') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_doctor_reflects_what_is_installed():
+    result = cli("doctor", "--json")
+    assert result.returncode == 0
+    items = {i["name"]: i for i in json.loads(result.stdout)}
+    assert items["simavr"]["ok"] == bool(shutil.which("simavr"))
+    assert items["arduino-cli"]["ok"] == bool(shutil.which("arduino-cli"))
+    assert items["qemu-system-arm"]["ok"] == bool(shutil.which("qemu-system-arm"))
+    assert items["isolation"]["detail"] in ("bubblewrap", "subprocess")
+    assert items["offline"]["ok"] is True
+    if not items["arduino-cli"]["ok"]:
+        assert items["arduino-cli"]["fix"]
+
+
+def test_doctor_sees_a_tool_appear_on_path(tmp_path):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    tool = fake_bin / "arduino-cli"
+    tool.write_text("#!/bin/sh\necho 1.0\n")
+    tool.chmod(0o755)
+    result = cli("doctor", "--json", env={"PATH": f"{fake_bin}:{os.environ['PATH']}"})
+    items = {i["name"]: i for i in json.loads(result.stdout)}
+    assert items["arduino-cli"]["ok"] and items["arduino-cli"]["detail"] == str(tool)
+
+
+def test_bad_config_is_one_line_exit_2(tmp_path):
+    (tmp_path / "tinyml-autopilot.toml").write_text("max_attempts = -1\n")
+    result = cli("train", "--data", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "max_attempts" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_provider_is_one_line_exit_2(tmp_path):
+    result = cli("train", "--data", str(tmp_path), "--llm", "nosuch/model", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown LLM provider 'nosuch'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = cli("train", "--data", str(tmp_path), "--llm", "nosuch/model", "--debug", cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_runs_lists_and_shows(tmp_path):
+    from tinyml_autopilot.runs import Run
+
+    run = Run.create(tmp_path / "runs", "data", {"x": 1})
+    run.finish("ok", rows=10)
+    listed = cli("runs", "--out", str(tmp_path / "runs"), "--json")
+    rows = json.loads(listed.stdout)
+    assert rows[0]["run"] == run.dir.name and rows[0]["status"] == "ok"
+    shown = cli("runs", run.dir.name, "--out", str(tmp_path / "runs"))
+    assert shown.returncode == 0 and "rows: 10" in shown.stdout + shown.stderr
+    missing = cli("runs", "nope", "--out", str(tmp_path / "runs"))
+    assert missing.returncode == 2 and "no run folder 'nope'" in missing.stderr
+
+
+def test_startup_is_fast():
+    start = time.perf_counter()
+    cli("--help")
+    assert time.perf_counter() - start < 5  # generous: the figure itself is printed by benchmarks/startup_bench.py

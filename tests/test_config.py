@@ -1,0 +1,61 @@
+"""Settings precedence (flags > config file > .env > environment) and one line per mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from tinyml_autopilot.config import load_settings
+from tinyml_autopilot.errors import UserError
+
+
+def test_precedence_flags_file_dotenv_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYML_MAX_ATTEMPTS", "9")
+    monkeypatch.setenv("TINYML_BOARD", "from-env")
+    monkeypatch.setenv("TINYML_LLM", "ollama/from-env")
+    monkeypatch.setenv("TINYML_COST_LIMIT", "7")
+    (tmp_path / ".env").write_text("TINYML_BOARD=from-dotenv\nTINYML_LLM=ollama/from-dotenv\nTINYML_COST_LIMIT=6\n")
+    (tmp_path / "tinyml-autopilot.toml").write_text('llm = "ollama/from-file"\ncost_limit = 5\n')
+    s = load_settings({"cost_limit": 4.0}, cwd=tmp_path)
+    assert s.cost_limit == 4.0  # flag
+    assert s.llm == "ollama/from-file"  # config file over .env and environment
+    assert s.board == "from-dotenv"  # .env over environment
+    assert s.max_attempts == 9  # environment
+
+
+def test_yaml_config(tmp_path):
+    path = tmp_path / "tinyml-autopilot.yaml"
+    path.write_text("max_attempts: 3\nboard: uno\n")
+    s = load_settings({}, cwd=tmp_path)
+    assert (s.max_attempts, s.board) == (3, "uno")
+
+
+def test_each_mistake_gets_its_own_line(tmp_path):
+    (tmp_path / "tinyml-autopilot.toml").write_text('max_attempts = 0\ntemperature = "hot"\nmodel = "x"\n')
+    with pytest.raises(UserError) as err:
+        load_settings({}, cwd=tmp_path)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3
+    assert any("max_attempts" in line and "greater than or equal to 1" in line for line in lines)
+    assert any("unknown setting 'model'" in line for line in lines)
+    assert err.value.code == 2
+
+
+def test_unreadable_config_is_one_line(tmp_path):
+    (tmp_path / "tinyml-autopilot.toml").write_text("this is = = not toml")
+    with pytest.raises(UserError, match="cannot read config file"):
+        load_settings({}, cwd=tmp_path)
+
+
+def test_missing_explicit_config(tmp_path):
+    with pytest.raises(UserError, match="--config"):
+        load_settings({}, config=tmp_path / "nope.toml", cwd=tmp_path)
+
+
+def test_provider_key_from_dotenv_is_registered_as_secret(tmp_path, monkeypatch):
+    from tinyml_autopilot.secrets import redact
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-dotenv-123\n")
+    s = load_settings({}, cwd=tmp_path)
+    assert s.provider_key("openai") == "sk-from-dotenv-123"
+    assert redact("key sk-from-dotenv-123 here") == "key *** here"

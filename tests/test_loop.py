@@ -1,0 +1,135 @@
+"""The shared repair loop, driven over HTTP by the scripted server with a small Python task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tinyml_autopilot.llm import get_model
+from tinyml_autopilot.loop import CheckFailed, ExecutionFailed, Finding, Limits, extract_code, run_loop
+from tinyml_autopilot.runs import Run
+from tinyml_autopilot.sandbox.python import run_python
+
+GOOD = "```python\nprint(6 * 7)\n```"
+CRASH = "```python\nx = 1\nprint(undefined_name)\n```"
+WRONG = "```python\nprint(41)\n```"
+
+
+class AnswerTask:
+    """Write a script printing 42: run in the sandbox, checked by value."""
+
+    name = "answer"
+    language = "python"
+
+    def messages(self):
+        return [{"role": "user", "content": "Write a Python script that prints 42."}]
+
+    def template(self):
+        return "print(42)\n"
+
+    def execute(self, code: str, workdir: Path) -> str:
+        script = workdir / "script.py"
+        script.write_text(code)
+        result = run_python(script, workdir, timeout_s=30, memory_mb=512)
+        if not result.ok:
+            raise ExecutionFailed(result.describe(), lines=_traceback_lines(result.stderr))
+        return result.stdout.strip()
+
+    def check(self, outcome: str, workdir: Path) -> None:
+        if outcome != "42":
+            raise CheckFailed([Finding("answer", f"printed {outcome!r}, expected '42'", [1])])
+
+
+def _traceback_lines(stderr: str) -> list[int]:
+    import re
+
+    return [int(n) for n in re.findall(r'script\.py", line (\d+)', stderr)]
+
+
+def _run(settings, tmp_path, limits=None):
+    run = Run.create(tmp_path / "runs", "test")
+    result = run_loop(AnswerTask(), get_model(settings), run, limits or Limits(max_attempts=3))
+    return run, result
+
+
+def test_runtime_error_is_repaired(scripted, llm_settings, tmp_path):
+    server = scripted([CRASH, GOOD])
+    run, result = _run(llm_settings(server), tmp_path)
+    assert result.ok and result.outcome == "42"
+    assert [a.status for a in result.attempts] == ["failed", "ok"]
+    assert result.attempts[0].category == "runtime"
+    repair = server.requests[1]["messages"][-1]["content"]
+    assert "NameError" in repair and "print(undefined_name)" in repair
+    assert (run.dir / "attempts/answer/01/code.py").read_text().startswith("x = 1")
+    assert json.loads((run.dir / "attempts/answer/02/attempt.json").read_text())["status"] == "ok"
+
+
+def test_reply_without_code_block_is_a_format_error(scripted, llm_settings, tmp_path):
+    server = scripted(["Sure! Just print 42.", GOOD])
+    _, result = _run(llm_settings(server), tmp_path)
+    assert result.ok and result.attempts[0].category == "format"
+    assert "no fenced ```python code block" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_failed_check_names_the_check(scripted, llm_settings, tmp_path):
+    server = scripted([WRONG, GOOD])
+    _, result = _run(llm_settings(server), tmp_path)
+    assert result.ok and result.attempts[0].checks == ["answer"]
+    assert "printed '41'" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_attempts_are_bounded(scripted, llm_settings, tmp_path):
+    server = scripted([WRONG, WRONG, WRONG, GOOD])
+    _, result = _run(llm_settings(server), tmp_path, Limits(max_attempts=3))
+    assert not result.ok and result.stopped_by == "attempts" and len(server.requests) == 3
+
+
+def test_cost_limit_stops_the_loop(scripted, llm_settings, tmp_path):
+    server = scripted([WRONG, WRONG, GOOD])
+    settings = llm_settings(server, llm="openai/gpt-4o")  # litellm knows this model's price
+    _, result = _run(settings, tmp_path, Limits(max_attempts=5, cost_usd=1e-9))
+    assert result.attempts[0].cost_usd and result.attempts[0].cost_usd > 0
+    assert not result.ok and result.stopped_by == "cost" and len(result.attempts) == 1
+
+
+def test_wall_time_limit_stops_the_loop(scripted, llm_settings, tmp_path):
+    server = scripted([{"text": WRONG, "delay": 0.3}, GOOD])
+    _, result = _run(llm_settings(server), tmp_path, Limits(max_attempts=5, wall_s=0.2))
+    assert not result.ok and result.stopped_by == "wall-time"
+
+
+def test_resume_continues_after_the_last_attempt(scripted, llm_settings, tmp_path):
+    server = scripted([CRASH])
+    run, first = _run(llm_settings(server), tmp_path, Limits(max_attempts=1))
+    assert not first.ok
+    server.queue(GOOD)
+    again = run_loop(AnswerTask(), get_model(llm_settings(server)), Run.open(run.dir), Limits(max_attempts=3))
+    assert again.ok and [a.number for a in again.attempts] == [1, 2]
+    assert "NameError" in server.requests[-1]["messages"][-1]["content"]
+    done = run_loop(AnswerTask(), get_model(llm_settings(server)), Run.open(run.dir), Limits())
+    assert done.ok and len(server.requests) == 2 and done.workdir.name == "02"
+
+
+def test_offline_uses_the_template(offline_settings, tmp_path):
+    _, result = _run(offline_settings, tmp_path)
+    assert result.ok and result.outcome == "42" and len(result.attempts) == 1
+
+
+def test_extract_code_prefers_the_requested_language():
+    text = "```text\nnot this\n```\nthen\n```python\nprint(1)\n```"
+    assert extract_code(text, "python") == "print(1)\n"
+
+
+def test_api_key_never_reaches_the_run_folder(scripted, llm_settings, tmp_path, monkeypatch):
+    key = "sk-live-abcdef123456"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-other-secret-987")
+    server = scripted([CRASH, GOOD], api_key=key)
+    settings = llm_settings(server, api_key=key)
+    run = Run.create(tmp_path / "runs", "test", {"settings": settings.model_dump(mode="json")})
+    run.log.info("calling with %s", key)
+    result = run_loop(AnswerTask(), get_model(settings), run, Limits(max_attempts=3))
+    assert result.ok
+    for path in run.dir.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert key not in text and "sk-ant-other-secret-987" not in text, path
