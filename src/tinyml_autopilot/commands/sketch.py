@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from .common import (
     LLM,
     ApiBase,
@@ -9,18 +14,39 @@ from .common import (
     Config,
     Data,
     Debug,
+    Description,
     Json,
     MaxAttempts,
     Out,
     Resume,
     Yes,
-    not_built,
+    run_stage,
 )
+
+Name = Annotated[str | None, typer.Option("--name", help="application name (also the sketch folder name)")]
+Sensor = Annotated[str | None, typer.Option("--sensor", help="imu | serial | any sensor id of the board")]
+Output = Annotated[str | None, typer.Option("--output", help="serial | led | ble [default: serial]")]
+Runtime = Annotated[str | None, typer.Option("--runtime", help="portable-c | tflm [default: the board's]")]
+SpecFile = Annotated[Path | None, typer.Option("--spec-file", help="JSON application spec to use (overrides fields)")]
+Model = Annotated[Path | None, typer.Option("--model", help="int8 .tflite model (instead of --data)")]
+Labels = Annotated[str | None, typer.Option("--labels", help="class names in output order: a,b,c")]
+Spec = Annotated[Path | None, typer.Option("--spec", help="feature_spec.json of the model's inputs")]
+Check = Annotated[Path | None, typer.Option("--check", help="only check this sketch folder (lint, compile, simulate)")]
 
 
 def command(
     data: Data = None,
     board: Board = None,
+    name: Name = None,
+    description: Description = None,
+    sensor: Sensor = None,
+    output: Output = None,
+    runtime: Runtime = None,
+    spec_file: SpecFile = None,
+    model: Model = None,
+    labels: Labels = None,
+    spec: Spec = None,
+    check: Check = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -31,5 +57,14 @@ def command(
     resume: Resume = None,
     debug: Debug = False,
 ) -> None:
-    """Not built yet."""
-    not_built("sketch")
+    """Generate, check, compile and simulate an Arduino sketch; with --check, lint someone else's sketch."""
+    from ..stages import sketch
+
+    if output not in (None, "serial", "led", "ble"):
+        raise typer.BadParameter("use serial, led or ble", param_hint="--output")
+    run_stage("sketch", sketch.run, json_out=json_out, config=config, resume=resume,
+              inputs={"data": data, "board": board, "name": name, "description": description, "sensor": sensor,
+                      "output": output, "runtime": runtime, "spec_file": spec_file, "model": model,
+                      "labels": labels, "spec": spec, "check": check},
+              flags={"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes,
+                     "max_attempts": max_attempts, "debug": debug})

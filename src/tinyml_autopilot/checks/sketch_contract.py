@@ -1,0 +1,332 @@
+"""Static contract checks of an Arduino sketch against its model, before any compiler runs.
+
+Each check returns findings (fed back to the LLM, or printed by `sketch --check`) and a
+verdict. The sketch may be ours or hand-written: constants may be literals, named constants
+or read from the tensor at run time, ops may be added in any order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..boards import Board
+from ..loop import Finding
+from . import sketch_api as api
+from .sketch_facts import FeatureFacts, ModelFacts
+from .sketch_source import IDENT, Sketch, call_args
+from .sketch_values import check_label_count, check_quantization, check_scaling
+
+CHECKS = ("includes", "api", "model_symbols", "ops_registered", "resolver_count", "arena_size",
+          "quantization", "label_count", "feature_scaling", "budget")
+TFLM_FLASH_BYTES = 60_000  # interpreter + a few kernels on Cortex-M, a planning figure
+
+
+@dataclass
+class ContractReport:
+    runtime: str
+    library: str | None
+    findings: list[Finding] = field(default_factory=list)
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+@dataclass
+class Context:
+    sketch: Sketch
+    facts: ModelFacts
+    board: Board
+    features: FeatureFacts
+    runtime: str
+    library: str | None
+    notes: list[str]
+
+
+def detect_runtime(sketch: Sketch) -> str:
+    if re.search(r"\btflite::|MicroInterpreter", sketch.code):
+        return "tflm"
+    if re.search(rf"\b{IDENT}_invoke\s*\(", sketch.code):
+        return "portable-c"
+    return "tflm"
+
+
+def check_contract(sketch: Sketch, facts: ModelFacts, board: Board, features: FeatureFacts,
+                   runtime: str | None = None) -> ContractReport:
+    runtime = runtime or detect_runtime(sketch)
+    included = {path.rsplit("/", 1)[-1] for _, path in sketch.includes()}
+    library = api.library_for(board, included) if runtime == "tflm" else None
+    ctx = Context(sketch, facts, board, features, runtime, library, [])
+    report = ContractReport(runtime=runtime, library=library, notes=ctx.notes)
+    for name in CHECKS:
+        result = CHECK_FUNCS[name](ctx)
+        if result is None:
+            report.verdicts[name] = {"status": "skipped", "message": "not applicable"}
+            continue
+        found, message = result
+        report.findings += found
+        report.verdicts[name] = {"status": "failed" if found else "passed",
+                                 "message": "; ".join(f.message for f in found) or message}
+    return report
+
+
+Result = tuple[list[Finding], str] | None
+
+
+def _f(check: str, message: str, lines: list[int] | None = None) -> Finding:
+    return Finding(check=check, message=message, lines=lines or [])
+
+
+def check_includes(ctx: Context) -> Result:
+    s, found = ctx.sketch, []
+    paths = [p for _, p in s.includes()]
+    for delim, path in s.includes():
+        if delim == '"' and not path.startswith(("tensorflow/", "third_party/")) \
+                and not (s.folder / path).is_file():
+            found.append(_f("includes", f'#include "{path}" names a file that is not in the sketch folder',
+                            s.lines(re.escape(path))))
+    foreign = api.foreign_sensor_headers(ctx.board)
+    own = api.sensor_headers(ctx.board)
+    for path in paths:
+        if path in foreign:
+            have = ", ".join(f"{h} ({lib})" for h, lib in own.items()) or "no on-board sensor library"
+            found.append(_f("includes", f"<{path}> is the library of the {foreign[path]}; {ctx.board.name} "
+                                        f"has {have}", s.lines(re.escape(path))))
+    if ctx.runtime == "tflm":
+        found += _tflm_includes(ctx, paths)
+    elif any(p.startswith("tensorflow/") or p.endswith("TensorFlowLite.h") for p in paths):
+        found.append(_f("includes", "the portable C runtime needs no TensorFlow Lite headers: include only "
+                                    "the generated model.h"))
+    if re.search(r"\bBLE\s*\.", s.code) and "ArduinoBLE.h" not in {p.rsplit('/', 1)[-1] for p in paths}:
+        found.append(_f("includes", "BLE is used but <ArduinoBLE.h> is not included"))
+    return found, "every include exists for this board and library"
+
+
+def _tflm_includes(ctx: Context, paths: list[str]) -> list[Finding]:
+    s, found = ctx.sketch, []
+    if ctx.board.is_avr:
+        found.append(_f("includes", f"TensorFlow Lite Micro does not build for {ctx.board.name} (AVR): "
+                                    "use the portable C runtime (model.h, model_invoke)"))
+    top = api.TFLM_LIBRARIES.get(ctx.library or "", {}).get("header")
+    if top and top not in {p.rsplit("/", 1)[-1] for p in paths}:
+        found.append(_f("includes", f"include <{top}> (the {ctx.library} library) before the "
+                                    "tensorflow/lite/... headers"))
+    api_kind = api.TFLM_LIBRARIES.get(ctx.library or "", {}).get("api", ctx.board.tflm_api)
+    bad = api.REMOVED_IN_CURRENT if api_kind == "current" else api.MISSING_IN_ERRORREPORTER
+    for path in paths:
+        if path in bad:
+            found.append(_f("includes", f"{path} does not exist in {ctx.library}: {bad[path]}",
+                            s.lines(re.escape(path))))
+        elif path.startswith("tensorflow/") and path not in api.KNOWN_TFLM_HEADERS:
+            ctx.notes.append(f"{path}: not a header the checks know; the compiler will tell")
+    return found
+
+
+def check_api(ctx: Context) -> Result:
+    if ctx.runtime != "tflm":
+        return _portable_api(ctx)
+    s, found = ctx.sketch, []
+    kind = api.TFLM_LIBRARIES.get(ctx.library or "", {}).get("api", ctx.board.tflm_api)
+    ctors = call_args(s.code, r"\bMicroInterpreter\s*(?:\w+)?")
+    if not ctors:
+        found.append(_f("api", "no tflite::MicroInterpreter is constructed"))
+    if not re.search(r"\bGetModel\s*\(", s.code):
+        found.append(_f("api", "the model is never mapped with tflite::GetModel(...)"))
+    if kind == "current":
+        rx = r"\b(ErrorReporter|MicroErrorReporter|TF_LITE_REPORT_ERROR|error_reporter)\b"
+        if re.search(rx, s.code):
+            found.append(_f("api", f"{ctx.library} has the current TFLite Micro API without ErrorReporter: "
+                                   "remove MicroErrorReporter/TF_LITE_REPORT_ERROR (use MicroPrintf or Serial)",
+                            s.lines(rx)))
+        for _pos, args in ctors:
+            if len(args) != 4 and not (len(args) > 4 and "report" not in args[4].lower()):
+                found.append(_f("api", f"MicroInterpreter takes 4 arguments here (model, resolver, arena, "
+                                       f"arena size), not {len(args)}", s.lines(r"\bMicroInterpreter\b")))
+        if re.search(r"\bAddBuiltin\s*\(|Register_[A-Z_]+\s*\(", s.code):
+            found.append(_f("api", "AddBuiltin/Register_* are gone: call resolver.AddFullyConnected() etc.",
+                            s.lines(r"\bAddBuiltin\b|Register_[A-Z_]+")))
+    else:
+        for _pos, args in ctors:
+            if len(args) != 5:
+                found.append(_f("api", f"{ctx.library} bundles TFLite Micro 2.4: MicroInterpreter takes 5 "
+                                       "arguments (model, resolver, arena, arena size, error_reporter)",
+                                s.lines(r"\bMicroInterpreter\b")))
+        if re.search(r"\bMicroPrintf\b", s.code):
+            found.append(_f("api", f"MicroPrintf does not exist in {ctx.library}: use "
+                                   "TF_LITE_REPORT_ERROR(error_reporter, ...)", s.lines(r"\bMicroPrintf\b")))
+    if re.search(r"\bAllOpsResolver\b", s.code):
+        ctx.notes.append("AllOpsResolver links every kernel: MicroMutableOpResolver with the model's ops "
+                         "saves flash")
+    return found, f"{kind} TFLite Micro API of {ctx.library}"
+
+
+def _portable_api(ctx: Context) -> Result:
+    s = ctx.sketch
+    if not re.search(rf"\b{IDENT}_invoke\s*\(", s.code):
+        return [_f("api", "the model is never run: call model_invoke(input, output)")], ""
+    return [], "portable C runtime API"
+
+
+def _header_symbols(ctx: Context) -> tuple[str | None, set[str]]:
+    names = [ctx.facts.model_header, "model_data.h", "model.h"] + sorted(
+        p.name for p in ctx.sketch.folder.glob("*.h"))
+    for name in dict.fromkeys(names):
+        path = ctx.sketch.folder / name
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            declared = set(re.findall(rf"\bextern\s+[^;()]*?\b({IDENT})\s*(?:\[[^\]]*\])?\s*;", text))
+            declared |= set(re.findall(rf"\b({IDENT})\s*\(", text))
+            declared |= set(re.findall(rf"#\s*define\s+({IDENT})", text))
+            if ctx.runtime == "tflm" and re.search(r"(unsigned\s+char|uint8_t)", text) and "extern" in text:
+                return name, declared
+            if ctx.runtime != "tflm" and "_invoke" in text:
+                return name, declared
+    return None, set()
+
+
+def check_model_symbols(ctx: Context) -> Result:
+    s = ctx.sketch
+    header, declared = _header_symbols(ctx)
+    if header is None:
+        return [_f("model_symbols", f"no model header in the sketch folder (expected {ctx.facts.model_header})")], ""
+    if not re.search(rf'#\s*include\s*"{re.escape(header)}"', s.strings):
+        return [_f("model_symbols", f'the model header is never included: #include "{header}"')], ""
+    if ctx.runtime != "tflm":
+        used = set(re.findall(rf"\b({IDENT}_(?:invoke|quantize_input|dequantize_output))\s*\(", s.code))
+        used |= set(re.findall(r"\b(MODEL_[A-Z_]+)\b", s.code))
+        missing = sorted(u for u in used if u not in declared)
+        found = [_f("model_symbols", f"{u} is not declared by {header}", s.lines(rf"\b{u}\b")) for u in missing]
+        return found, f"symbols match {header}"
+    found = []
+    arrays = sorted(d for d in declared if not d.endswith("_len"))
+    for _pos, args in call_args(s.code, r"\bGetModel"):
+        if args and args[0] not in declared:
+            found.append(_f("model_symbols", f"GetModel({args[0]}): {header} declares "
+                                             f"{', '.join(sorted(declared))}, not {args[0]}",
+                            s.lines(rf"GetModel\s*\(\s*{re.escape(args[0])}")))
+    for name in arrays:
+        if re.search(rf"\b{name}\s*\[[^\]]*\]\s*=", s.code):
+            found.append(_f("model_symbols", f"{name} is already defined by the model data file: do not "
+                                             "redefine it in the sketch", s.lines(rf"\b{name}\s*\[")))
+    for name in set(re.findall(r"\b(g_\w*model\w*)\b", s.code)) - declared:
+        found.append(_f("model_symbols", f"{name} is not declared by {header} (it declares "
+                                         f"{', '.join(sorted(declared))})", s.lines(rf"\b{name}\b")))
+    return found, f"model symbols match {header}"
+
+
+def _registered(ctx: Context) -> tuple[list[str], bool]:
+    code = ctx.sketch.code
+    adds = re.findall(r"(?:\.|->)\s*(Add(?!Builtin\b)[A-Z]\w*)\s*\(", code)
+    adds += ["Add" + "".join(w if w[0].isdigit() else w.capitalize() for w in m.split("_"))
+             for m in re.findall(r"AddBuiltin\s*\(\s*(?:tflite::)?BuiltinOperator_(\w+)", code)]
+    return adds, bool(re.search(r"\bAllOpsResolver\b", code))
+
+
+def check_ops(ctx: Context) -> Result:
+    if ctx.runtime != "tflm":
+        return None
+    adds, all_ops = _registered(ctx)
+    methods = set(adds)
+    found = []
+    if not adds and not all_ops:
+        found.append(_f("ops_registered", "no op resolver: declare tflite::MicroMutableOpResolver<"
+                                          f"{len(ctx.facts.ops)}> and add {_method_list(ctx.facts.ops)}"))
+        return found, ""
+    if not all_ops:
+        for op in ctx.facts.ops:
+            if api.resolver_method(op) not in methods:
+                found.append(_f("ops_registered", f"the model uses {op} but {api.resolver_method(op)}() is "
+                                                  "never called on the resolver"))
+    for op in ctx.facts.tflm_unsupported:
+        found.append(_f("ops_registered", f"the model uses {op}, which TFLite Micro has no kernel for"))
+    extra = sorted(methods - {api.resolver_method(o) for o in ctx.facts.ops})
+    if extra:
+        ctx.notes.append(f"ops registered but not in the model: {', '.join(extra)}")
+    return found, f"all {len(ctx.facts.ops)} model ops registered ({', '.join(ctx.facts.ops)})"
+
+
+def _method_list(ops: list[str]) -> str:
+    return ", ".join(api.resolver_method(o) + "()" for o in ops)
+
+
+def check_resolver_count(ctx: Context) -> Result:
+    if ctx.runtime != "tflm":
+        return None
+    s = ctx.sketch
+    decls = list(re.finditer(r"MicroMutableOpResolver\s*<\s*([^>]*)>", s.code))
+    if not decls:
+        return None
+    adds, _ = _registered(ctx)
+    found = []
+    for m in decls:
+        n = s.eval(m.group(1))
+        lines = s.lines(re.escape(m.group(0)))
+        if n is None:
+            found.append(_f("resolver_count", f"cannot evaluate the resolver size '{m.group(1)}': use a "
+                                              "constant", lines))
+        elif n < len(adds):
+            found.append(_f("resolver_count", f"MicroMutableOpResolver<{m.group(1).strip()}> holds {int(n)} ops "
+                                              f"but {len(adds)} are added: use <{len(adds)}>", lines))
+        elif n > len(adds):
+            ctx.notes.append(f"MicroMutableOpResolver<{int(n)}> has room for {int(n) - len(adds)} unused ops")
+    dupes = sorted({m for m in adds if adds.count(m) > 1})
+    if dupes:
+        found.append(_f("resolver_count", f"added twice (the second Add fails at run time): {', '.join(dupes)}"))
+    return found, f"resolver sized for its {len(adds)} ops"
+
+
+def check_arena(ctx: Context) -> Result:
+    if ctx.runtime != "tflm":
+        return [], "the portable C runtime sizes its own static arena"
+    s = ctx.sketch
+    need = ctx.facts.arena_bytes
+    for _pos, args in call_args(s.code, r"\bMicroInterpreter\s*(?:\w+)?"):
+        if len(args) < 4:
+            continue
+        size = s.eval(args[3])
+        lines = s.lines(r"\bMicroInterpreter\b")
+        if size is None:
+            return [_f("arena_size", f"cannot evaluate the arena size '{args[3]}': declare it as a constant "
+                                     "(e.g. constexpr int kTensorArenaSize = 8 * 1024;)", lines)], ""
+        arena = re.sub(r"[&\s]|\[0\]", "", args[2])
+        declared = s.consts.get(f"__sizeof_{arena}")
+        if declared is not None and declared < size:
+            return [_f("arena_size", f"the arena array {arena} has {int(declared)} bytes but the interpreter is "
+                                     f"told {int(size)}", lines)], ""
+        if need and size < need:
+            return [_f("arena_size", f"tensor arena is {int(size)} bytes but the model needs {need} (measured): "
+                                     f"use {ctx.facts.arena_with_margin}", lines)], ""
+        if size > ctx.board.ram_bytes:
+            return [_f("arena_size", f"tensor arena of {int(size)} bytes exceeds the RAM of {ctx.board.name} "
+                                     f"({ctx.board.ram_bytes} bytes)", lines)], ""
+        return [], f"arena {int(size)} bytes >= measured {need}" if need else f"arena {int(size)} bytes"
+    return None
+
+
+def check_budget(ctx: Context) -> Result:
+    f, b = ctx.facts, ctx.board
+    flash_need = f.model_bytes + (TFLM_FLASH_BYTES if ctx.runtime == "tflm" else 0)
+    if flash_need > b.flash_bytes:
+        return [_f("budget", f"the model ({f.model_bytes} bytes) does not fit the flash of {b.name} "
+                             f"({b.flash_bytes} bytes)")], ""
+    return [], f"model {f.model_bytes} B of {b.flash_bytes} B flash"
+
+
+CHECK_FUNCS = {
+    "includes": check_includes, "api": check_api, "model_symbols": check_model_symbols,
+    "ops_registered": check_ops, "resolver_count": check_resolver_count, "arena_size": check_arena,
+    "quantization": check_quantization, "label_count": check_label_count,
+    "feature_scaling": check_scaling, "budget": check_budget,
+}
+
+
+def lint_folder(folder: Path, facts: ModelFacts, board: Board, features: FeatureFacts,
+                runtime: str | None = None) -> ContractReport:
+    from .sketch_source import read_sketch
+
+    return check_contract(read_sketch(folder), facts, board, features, runtime)

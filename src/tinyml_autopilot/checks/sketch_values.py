@@ -1,0 +1,154 @@
+"""Value checks of a sketch: quantization constants, the label table and the feature scaling."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+from ..loop import Finding
+from .sketch_source import IDENT
+
+if TYPE_CHECKING:
+    from .sketch_contract import Context, Result
+
+REL_TOL = 1e-3  # constants printed with ~4 significant digits still pass
+_NOT_QUANT = re.compile(r"feat|std|mean|offset|norm|raw|sensor|adc|min|max|range|acc|gyro|mag|volt|"
+                        r"__sizeof_|threshold|temp|sigma|mu\b", re.I)
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
+
+
+def _tensor_vars(code: str, which: str) -> set[str]:
+    names = set(re.findall(rf"\b({IDENT})\s*=\s*[\w.>\-]*?(?:->|\.)\s*{which}\s*\(", code))
+    return names | {which}
+
+
+def check_quantization(ctx: Context) -> Result:
+    s, f, found = ctx.sketch, ctx.facts, []
+    code = s.code
+    if f.input_dtype != "int8":
+        return [], f"model input is {f.input_dtype}: nothing to quantize"
+    rx = r"\bdata\s*\.\s*uint8\b|\bkTfLiteUInt8\b"
+    if re.search(rx, code):
+        found.append(Finding("quantization", "the model's tensors are int8 (TFLite Micro no longer supports "
+                                             "uint8): use data.int8", s.lines(rx)))
+    for which in ("input", "output"):
+        for var in _tensor_vars(code, which):
+            rx = rf"\b{re.escape(var)}\s*->\s*data\s*\.\s*f\b"
+            if re.search(rx, code):
+                found.append(Finding("quantization", f"{var}->data.f treats the int8 {which} tensor as float: "
+                                                     f"{'quantize into' if which == 'input' else 'read'} "
+                                                     f"{var}->data.int8", s.lines(rx)))
+    found += _constants(ctx)
+    runtime_params = bool(re.search(r"params\s*\.\s*scale", code)) and bool(
+        re.search(r"params\s*\.\s*zero_point", code))
+    helpers = bool(re.search(rf"\b{IDENT}_quantize_input\s*\(", code))
+    named = [n for n in s.consts if "scale" in n.lower() and not _NOT_QUANT.search(n)]
+    literal = any(close(v, f.input_scale) or close(v, 1 / f.input_scale)
+                  for v in _float_literals(code) if f.input_scale)
+    if not (runtime_params or helpers or named or literal):
+        found.append(Finding("quantization", f"the input is never quantized: q = round(x / {f.input_scale:.9g}) "
+                                             f"+ ({f.input_zero_point}), clamped to [-128, 127]"))
+    how = "read from the tensors" if runtime_params else "runtime helpers" if helpers else "constants"
+    return found, f"int8 quantization matches the model ({how})"
+
+
+def _float_literals(code: str) -> list[float]:
+    return [float(x) for x in re.findall(r"(?<![\w.])(\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)", code)]
+
+
+def _constants(ctx: Context) -> list[Finding]:
+    s, f, found = ctx.sketch, ctx.facts, []
+    arrays = set(s.numeric_arrays())
+    for name, value in s.consts.items():
+        low = name.lower()
+        if name in arrays or _NOT_QUANT.search(name) or name.startswith(("MODEL_", "__")):
+            continue
+        is_zp = "zero" in low or bool(re.search(r"(^|_)zp|zp$|zeropoint", low))
+        is_scale = "scale" in low and not is_zp
+        if not (is_zp or is_scale):
+            continue
+        out = "out" in low or low.startswith("y")
+        want = (f.output_zero_point if is_zp else f.output_scale) if out else \
+            (f.input_zero_point if is_zp else f.input_scale)
+        ok = (int(value) == want and value == int(value)) if is_zp else close(value, want)
+        if is_scale and not ok and close(value, 1 / want if want else 0):
+            ok = True  # an inverse scale is a fine way to write it
+        if not ok:
+            kind = "zero point" if is_zp else "scale"
+            tensor = "output" if out else "input"
+            found.append(Finding("quantization", f"{name} = {value:g} but the model's {tensor} {kind} is "
+                                                 f"{want:.9g}", s.lines(rf"\b{name}\b\s*(=|[^\n]*$)", re.M)[:1]))
+    return found
+
+
+_LABEL_NAME = re.compile(r"label|class|gesture|categor|name|command|word|kws", re.I)
+
+
+def check_label_count(ctx: Context) -> Result:
+    s, f = ctx.sketch, ctx.facts
+    tables = {n: v for n, v in s.string_arrays().items() if len(v) > 1}
+    named = {n: v for n, v in tables.items() if _LABEL_NAME.search(n)}
+    tables = named or tables
+    if not tables:
+        return None
+    name, labels = max(tables.items(), key=lambda kv: _overlap(kv[1], f.labels))
+    lines = s.lines(rf"\b{re.escape(name)}\s*\[")
+    if len(labels) != f.output_size:
+        return [Finding("label_count", f"{name} has {len(labels)} labels but the model outputs {f.output_size} "
+                                       f"classes ({', '.join(f.labels)})", lines)], ""
+    if sorted(labels) == sorted(f.labels) and labels != f.labels:
+        return [Finding("label_count", f"{name} lists the labels in a different order than the model's "
+                                       f"output: {', '.join(f.labels)}", lines)], ""
+    return [], f"{len(labels)} labels for {f.output_size} outputs"
+
+
+def _overlap(a: list[str], b: list[str]) -> int:
+    return len(set(a) & set(b)) * 10 - abs(len(a) - len(b))
+
+
+_OFFSET_NAME = re.compile(r"mean|offset|min|center|bias|mu\b|avg", re.I)
+_SCALE_NAME = re.compile(r"std|scale|range|sigma|max|div|norm", re.I)
+
+
+def check_scaling(ctx: Context) -> Result:
+    feats = ctx.features
+    sc = feats.scaling
+    if sc.method == "none":
+        return None
+    s, n = ctx.sketch, feats.values_per_sample
+    arrays = {k: v for k, v in s.numeric_arrays().items() if len(v) == n}
+    scalars = {k: v for k, v in s.consts.items() if not k.startswith(("__", "MODEL_"))}
+    need_offset = any(abs(o) > 1e-12 for o in sc.offset)
+    need_scale = any(not close(x, 1.0) for x in sc.scale)
+    inverse = [1 / x for x in sc.scale]
+    maxes = [o + x for o, x in zip(sc.offset, sc.scale, strict=True)]
+    found = []
+    if need_offset and not _has(arrays, scalars, [sc.offset]):
+        found.append(_mismatch(s, "offset", sc.offset, arrays, _OFFSET_NAME))
+    if need_scale and not _has(arrays, scalars, [sc.scale, inverse, maxes]):
+        found.append(_mismatch(s, "scale", sc.scale, arrays, _SCALE_NAME))
+    return found, f"{sc.method} scaling constants match the feature spec ({n} values)"
+
+
+def _has(arrays: dict[str, list[float]], scalars: dict[str, float], wanted: list[list[float]]) -> bool:
+    for want in wanted:
+        if any(all(close(a, b) for a, b in zip(v, want, strict=True)) for v in arrays.values()):
+            return True
+        if len(set(round(w, 9) for w in want)) == 1 and any(close(v, want[0]) for v in scalars.values()):
+            return True
+    return False
+
+
+def _mismatch(s, what: str, want: list[float], arrays: dict[str, list[float]], names: re.Pattern) -> Finding:
+    fmt = ", ".join(f"{w:.6g}" for w in want)
+    guess = next((k for k in arrays if names.search(k)), None)
+    if guess:
+        got = ", ".join(f"{v:.6g}" for v in arrays[guess])
+        return Finding("feature_scaling", f"{guess} = {{{got}}} but the feature spec's {what} is {{{fmt}}} "
+                                          "(x_model = (x_raw - offset) / scale)", s.lines(rf"\b{guess}\s*\["))
+    return Finding("feature_scaling", f"the feature spec's {what} {{{fmt}}} is not in the sketch: scale each raw "
+                                      "value as x_model = (x_raw - offset) / scale before quantizing")

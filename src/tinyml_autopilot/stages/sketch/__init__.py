@@ -1,0 +1,150 @@
+"""The sketch stage: spec -> .ino -> static contract checks -> compile -> simulate.
+
+`run(ctx, **inputs)` generates a sketch (LLM or built-in templates, through the same loop);
+with `check=SKETCH_DIR` it only checks someone else's sketch. `check_sketch(...)` is the linter
+as a function.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ...loop import Finding, run_loop
+from ...runs import write_output
+from ..base import StageContext, StageResult
+from .inputs import Inputs, check_fits, resolve
+from .verify import Evaluation, evaluate
+
+__all__ = ["run", "check_sketch", "Evaluation"]
+
+
+def run(ctx: StageContext, data: Path | None = None, board: str | None = None, name: str | None = None,
+        description: str | None = None, sensor: str | None = None, output: str | None = None,
+        runtime: str | None = None, spec_file: Path | None = None, model: Path | None = None,
+        labels: str | None = None, spec: Path | None = None, check: Path | None = None) -> StageResult:
+    inp = resolve(data, board, model, labels, spec, runtime, default_board=ctx.settings.board)
+    inp.name, inp.description = name, description
+    inp.sensor, inp.output = (sensor if sensor != "serial" else None), output or "serial"
+    if check is not None:
+        return _check_mode(ctx, inp, Path(check))
+    check_fits(inp)
+    from .spec import SpecTask, default_spec, merge_spec_file
+
+    if inp.output not in inp.board.outputs:
+        from ...errors import UserError
+
+        raise UserError(f"{inp.board.name} has no '{inp.output}' output: use one of {', '.join(inp.board.outputs)}")
+    if spec_file is not None:
+        app = merge_spec_file(default_spec(inp), Path(spec_file))
+    else:
+        spec_result = run_loop(SpecTask(inp), ctx.model, ctx.run, ctx.limits)
+        if not spec_result.ok:
+            return _failed(ctx, "the application spec could not be completed", spec_result.summary())
+        app = spec_result.outcome or _saved_spec(spec_result.workdir)
+    ctx.run.write_json("spec.json", app)
+    ctx.console.print_json(app.model_dump_json())
+    if not ctx.confirm("Generate the sketch from this spec?"):
+        return _failed(ctx, "stopped: edit spec.json and rerun with --spec-file", {})
+    return _generate(ctx, inp, app)
+
+
+def _saved_spec(workdir: Path | None):
+    from .spec import AppSpec
+
+    return AppSpec(**json.loads((Path(workdir) / "spec.json").read_text()))
+
+
+def _generate(ctx: StageContext, inp: Inputs, app) -> StageResult:
+    from .generate import SketchTask, render_readme, write_model_files
+
+    task = SketchTask(app, inp)
+    result = run_loop(task, ctx.model, ctx.run, ctx.limits)
+    verdicts = _verdicts_of(result.workdir) if result.workdir else (task.last.verdicts() if task.last else {})
+    ctx.run.write_json("verdicts.json", verdicts)
+    if not result.ok:
+        return _failed(ctx, f"no sketch passed the checks in {len(result.attempts)} attempt(s)", result.summary(),
+                       verdicts)
+    folder = ctx.run.path("sketch", app.name, ".keep").parent
+    src = Path(result.workdir) / app.name
+    shutil.copytree(src, folder, dirs_exist_ok=True)
+    files = write_model_files(inp, folder)
+    (folder / "README.md").write_text(render_readme(app, inp, files))
+    _keep_logs(ctx, Path(result.workdir))
+    figures = _figures(verdicts, len(result.attempts))
+    write_output(ctx.run, sketch_dir=folder, ino=folder / f"{app.name}.ino", verdicts=ctx.run.path("verdicts.json"),
+                 board=inp.board.id, runtime=inp.runtime)
+    ctx.run.finish("ok", **figures)
+    return StageResult("sketch", "ok", ctx.run.dir, figures, _message(verdicts))
+
+
+def _verdicts_of(workdir: Path) -> dict[str, Any]:
+    path = Path(workdir) / "verdicts.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _keep_logs(ctx: StageContext, workdir: Path) -> None:
+    for rel, dest in (("build/compile.log", "logs/compile.log"), ("test_build/build/compile.log",
+                                                                  "logs/test_build_compile.log"),
+                      ("simulation.log", "logs/simulation.log")):
+        if (workdir / rel).is_file():
+            ctx.run.write_text(dest, (workdir / rel).read_text())
+
+
+def _message(verdicts: dict[str, Any]) -> str:
+    comp = verdicts.get("compile", {})
+    sim = verdicts.get("simulation", {})
+    return f"contract checks passed; {comp.get('message', '')}; {sim.get('message', '')}".strip("; ")
+
+
+def _figures(verdicts: dict[str, Any], attempts: int | None = None) -> dict[str, Any]:
+    comp, sim = verdicts.get("compile", {}), verdicts.get("simulation", {})
+    checks = verdicts.get("checks", {})
+    out = {"verdicts": {k: v.get("status") for k, v in checks.items()} | {
+        "compile": comp.get("status"), "simulation": sim.get("status")},
+        "compiled": comp.get("status") == "passed",
+        "flash_used": comp.get("flash_bytes"), "flash_budget": comp.get("flash_budget"),
+        "ram_used": comp.get("ram_bytes"), "ram_budget": comp.get("ram_budget"),
+        "simulation_agreement": (f"{sim.get('agree', 0)}/{sim.get('vectors')}" if sim.get("vectors") else None)}
+    if attempts is not None:
+        out["attempts"] = attempts
+    return out
+
+
+def _failed(ctx: StageContext, message: str, summary: dict, verdicts: dict | None = None) -> StageResult:
+    figures = {"loop": summary} | (_figures(verdicts) if verdicts else {})
+    ctx.run.finish("failed", **figures)
+    return StageResult("sketch", "failed", ctx.run.dir, figures, message)
+
+
+def check_sketch(sketch_dir: Path, inp: Inputs, workdir: Path) -> tuple[Evaluation, list[Finding]]:
+    """Steps 3-5 on a sketch someone else wrote (copied into `workdir`, never changed in place)."""
+    sketch_dir = Path(sketch_dir)
+    if not sketch_dir.is_dir():
+        from ...errors import UserError
+
+        raise UserError(f"{sketch_dir} is not a folder: pass the sketch folder to --check")
+    copy = Path(workdir) / sketch_dir.resolve().name
+    shutil.copytree(sketch_dir, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns("build", ".*"))
+    ev = evaluate(copy, inp, Path(workdir), None, run_all=True)
+    return ev, ev.findings()
+
+
+def _check_mode(ctx: StageContext, inp: Inputs, folder: Path) -> StageResult:
+    ev, findings = check_sketch(folder, inp, ctx.run.path("check", ".keep").parent)
+    verdicts = ev.verdicts()
+    ctx.run.write_json("verdicts.json", verdicts)
+    ctx.run.write_json("findings.json", [f.__dict__ for f in findings])
+    _keep_logs(ctx, ctx.run.dir / "check")
+    for f in findings:
+        ctx.console.print(str(f), style="red", markup=False, highlight=False)
+    for note in ev.report.notes:
+        ctx.console.print(f"note: {note}", style="yellow", markup=False, highlight=False)
+    figures = _figures(verdicts) | {"findings": [str(f) for f in findings]}
+    status = "failed" if findings else "ok"
+    ctx.run.finish(status, **figures)
+    message = (f"{len(findings)} finding(s)" if findings else "no findings") + "; " + _message(verdicts).split(
+        "; ", 1)[-1]
+    return StageResult("sketch", status, ctx.run.dir, figures, message)

@@ -1,0 +1,207 @@
+"""Compile a sketch for its board, derive the test build, run it in simavr and compare its
+predictions with the host model's on the same raw vectors."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...boards import Board
+from ...checks.sketch_facts import FeatureFacts, ModelFacts
+
+ACQUIRE = re.compile(r"^[^\n]*TINYML_ACQUIRE_BEGIN[^\n]*\n(.*?)^[^\n]*TINYML_ACQUIRE_END[^\n]*$", re.S | re.M)
+ACQUIRE_FN = re.compile(r"\bbool\s+(\w+)\s*\(\s*float\s*\*\s*\w+\s*\)")
+PRED = re.compile(r"^PRED\s+(-?\d+)", re.M)
+SIM_TIMEOUT_S = 60
+
+
+@dataclass
+class CompileVerdict:
+    status: str  # passed | failed | not compiled
+    message: str
+    tool: str = "none"
+    flash_bytes: int | None = None
+    ram_bytes: int | None = None
+    flash_budget: int | None = None
+    ram_budget: int | None = None
+    errors: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    elf: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, [], "")}
+        out.pop("lines", None)
+        return out
+
+
+def compile_for(sketch_dir: Path, board: Board, build_dir: Path) -> CompileVerdict:
+    from ...sandbox.arduino import compile_sketch
+
+    res = compile_sketch(sketch_dir, board.fqbn, build_dir)
+    budget = {"flash_budget": board.flash_bytes, "ram_budget": board.ram_bytes}
+    if res.tool == "none":
+        return CompileVerdict("not compiled", f"not compiled: no compiler for {board.fqbn} here "
+                                              f"(install arduino-cli and core {board.core})", **budget)
+    verdict = CompileVerdict("passed" if res.ok else "failed", "", tool=res.tool, flash_bytes=res.flash_bytes,
+                             ram_bytes=res.ram_bytes, errors=res.errors, elf=str(res.elf) if res.elf else None,
+                             **budget)
+    (build_dir / "compile.log").write_text(res.log)
+    if not res.ok:
+        name = re.escape(sketch_dir.name)
+        verdict.lines = sorted({int(n) for n in re.findall(rf"{name}\.ino:(\d+):\d+: (?:fatal )?error", res.log)})
+        verdict.message = "compile failed:\n" + "\n".join(res.errors[:15])
+        return verdict
+    verdict.message = f"compiled with {res.tool}: " + _usage(verdict)
+    return verdict
+
+
+def _usage(v: CompileVerdict) -> str:
+    parts = []
+    if v.flash_bytes is not None:
+        parts.append(f"flash {v.flash_bytes}/{v.flash_budget} B")
+    if v.ram_bytes is not None:
+        parts.append(f"RAM (globals) {v.ram_bytes}/{v.ram_budget} B")
+    return ", ".join(parts) or "sizes not reported"
+
+
+def budget_problems(v: CompileVerdict) -> list[str]:
+    out = []
+    if v.flash_bytes and v.flash_budget and v.flash_bytes > v.flash_budget:
+        out.append(f"the sketch uses {v.flash_bytes} B of flash; the board has {v.flash_budget} B")
+    if v.ram_bytes and v.ram_budget and v.ram_bytes > 0.9 * v.ram_budget:
+        out.append(f"global variables use {v.ram_bytes} B of {v.ram_budget} B RAM: too little is left for the "
+                   "stack; shrink buffers (quantize samples straight into the int8 input)")
+    return out
+
+
+def test_build_source(ino: str, raw: np.ndarray, values_per_call: int) -> str | None:
+    """The sketch with its acquisition block replaced by recorded vectors; None without the markers."""
+    m = ACQUIRE.search(ino)
+    if m is None:
+        return None
+    fn = ACQUIRE_FN.search(m.group(1))
+    name = fn.group(1) if fn else "acquire_sample"
+    flat = np.asarray(raw, np.float32).reshape(-1)
+    body = ",\n".join("  " + ", ".join(f"{v:.9g}f" for v in flat[i:i + 8]) for i in range(0, len(flat), 8))
+    harness = f"""// TINYML_TEST_VECTORS: {len(raw)} recorded vectors replace the sensor (test build only).
+#define TINYML_TEST_VECTORS {len(raw)}
+#if defined(__AVR__)
+#include <avr/pgmspace.h>
+#include <avr/sleep.h>
+#include <avr/interrupt.h>
+#define TV_READ(p) pgm_read_float(p)
+#else
+#define PROGMEM
+#define TV_READ(p) (*(p))
+#endif
+const float tinyml_test_vectors[{len(flat)}] PROGMEM = {{
+{body}
+}};
+static unsigned int tinyml_tv_pos = 0;
+
+bool {name}(float *raw) {{
+  if (tinyml_tv_pos >= {len(flat)}u) {{
+    Serial.println("END");
+    Serial.flush();
+#if defined(__AVR__)
+    cli();
+    sleep_enable();
+    sleep_cpu();
+#endif
+    while (true) {{}}
+  }}
+  for (int i = 0; i < {values_per_call}; i++) raw[i] = TV_READ(&tinyml_test_vectors[tinyml_tv_pos++]);
+  return true;
+}}
+"""
+    return ino[:m.start()] + harness + ino[m.end():]
+
+
+def host_predictions(facts: ModelFacts, features: FeatureFacts, raw: np.ndarray) -> np.ndarray:
+    """argmax of the int8 .tflite in LiteRT on the raw vectors, scaled and quantized as the board does."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    x = features.to_model(np.asarray(raw, np.float32))
+    r = (x / np.float32(facts.input_scale)).astype(np.float32)
+    q = np.clip(np.sign(r) * np.floor(np.abs(r) + 0.5) + facts.input_zero_point, -128, 127).astype(np.int8)
+    interp = Interpreter(model_path=str(facts.tflite))
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    preds = []
+    for row in q:
+        interp.set_tensor(inp["index"], row.reshape(inp["shape"]))
+        interp.invoke()
+        preds.append(int(np.argmax(interp.get_tensor(out["index"]).reshape(-1))))
+    return np.asarray(preds)
+
+
+@dataclass
+class SimVerdict:
+    status: str  # passed | failed | not simulated
+    message: str
+    vectors: int = 0
+    agree: int = 0
+    mismatches: list[dict[str, int]] = field(default_factory=list)
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def simulate(sketch_dir: Path, board: Board, workdir: Path, facts: ModelFacts, features: FeatureFacts,
+             vectors: tuple[np.ndarray, str], flash_used: int | None) -> SimVerdict:
+    """Build the test variant of the sketch, run it in simavr, compare PRED lines with the host model."""
+    if not board.simulator or not board.mcu:
+        return SimVerdict("not simulated", f"not simulated: no simulator for {board.name} here")
+    ino = (sketch_dir / f"{sketch_dir.name}.ino").read_text()
+    raw, source = vectors
+    room = board.flash_bytes - (flash_used or 0) - 1024
+    n = int(min(len(raw), max(0, room // (4 * facts.input_size))))
+    if n < 1:
+        return SimVerdict("not simulated", "not simulated: no flash left for recorded test vectors")
+    raw = raw[:n]
+    text = test_build_source(ino, raw, features.values_per_sample)
+    if text is None:
+        return SimVerdict("not simulated", "not simulated: the sketch has no TINYML_ACQUIRE_BEGIN/END block "
+                                           "around its acquisition function, so no test build can be derived")
+    test_dir = workdir / "test_build" / sketch_dir.name
+    if test_dir.exists():
+        shutil.rmtree(test_dir)
+    shutil.copytree(sketch_dir, test_dir)
+    (test_dir / f"{sketch_dir.name}.ino").write_text(text)
+    built = compile_for(test_dir, board, workdir / "test_build" / "build")
+    if built.status != "passed":
+        return SimVerdict("failed", "the test build (recorded vectors instead of the sensor) did not compile:\n"
+                          + "\n".join(built.errors[:10]), source=source)
+    from ...sandbox.arduino import simulate_avr
+
+    sim = simulate_avr(Path(built.elf or ""), board.mcu, board.clock_hz, timeout=SIM_TIMEOUT_S)
+    (workdir / "simulation.log").write_text(sim.output)
+    got = [int(p) for p in PRED.findall(sim.output)]
+    expected = host_predictions(facts, features, raw)
+    return _compare(expected, got, sim, source)
+
+
+def _compare(expected: np.ndarray, got: list[int], sim: Any, source: str) -> SimVerdict:
+    n = len(expected)
+    if sim.timed_out and len(got) < n:
+        return SimVerdict("failed", f"simavr timed out after {SIM_TIMEOUT_S}s with {len(got)} of {n} predictions "
+                          f"(last output: {sim.output[-300:]!r})", vectors=n, source=source)
+    if len(got) != n:
+        return SimVerdict("failed", f"the test build printed {len(got)} 'PRED <index>' lines for {n} vectors "
+                          f"(output tail: {sim.output[-300:]!r})", vectors=n, source=source)
+    bad = [{"index": i, "expected": int(e), "got": g} for i, (e, g) in enumerate(zip(expected, got, strict=True))
+           if int(e) != g]
+    agree = n - len(bad)
+    if bad:
+        shown = ", ".join(f"#{b['index']}: host {b['expected']} vs board {b['got']}" for b in bad[:8])
+        return SimVerdict("failed", f"the board's predictions differ from the host model's on {len(bad)} of {n} "
+                          f"vectors ({shown}): check scaling, channel order and quantization",
+                          vectors=n, agree=agree, mismatches=bad, source=source)
+    return SimVerdict("passed", f"simavr predictions equal the host model's on {n}/{n} vectors ({source})",
+                      vectors=n, agree=agree, source=source)

@@ -1,0 +1,66 @@
+"""Steps 3-5 on one sketch folder: static contract checks, compile, simulate. Used by the
+generation loop (stopping at the first failing step) and by `sketch --check` (running all)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...checks.sketch_contract import ContractReport, check_contract
+from ...checks.sketch_source import read_sketch
+from ...loop import Finding
+from .compile import CompileVerdict, SimVerdict, budget_problems, compile_for, simulate
+from .inputs import Inputs
+
+
+@dataclass
+class Evaluation:
+    report: ContractReport
+    compile: CompileVerdict | None = None
+    sim: SimVerdict | None = None
+
+    def findings(self) -> list[Finding]:
+        found = list(self.report.findings)
+        if self.compile is not None and self.compile.status == "failed":
+            found.append(Finding("compile", self.compile.message, self.compile.lines))
+        if self.compile is not None:
+            found += [Finding("budget", p) for p in budget_problems(self.compile)]
+        if self.sim is not None and self.sim.status == "failed":
+            found.append(Finding("simulation", self.sim.message))
+        return found
+
+    def verdicts(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"runtime": self.report.runtime, "library": self.report.library,
+                               "checks": dict(self.report.verdicts), "notes": list(self.report.notes)}
+        problems = budget_problems(self.compile) if self.compile else []
+        if problems:
+            out["checks"]["budget"] = {"status": "failed", "message": "; ".join(problems)}
+        out["compile"] = (self.compile.as_dict() if self.compile else
+                          {"status": "not compiled", "message": "not compiled: the static checks failed first"})
+        out["simulation"] = (self.sim.as_dict() if self.sim else
+                             {"status": "not simulated", "message": "not simulated: an earlier step failed"})
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings()
+
+
+def static_checks(sketch_dir: Path, inp: Inputs, runtime: str | None = None) -> ContractReport:
+    return check_contract(read_sketch(sketch_dir), inp.facts, inp.board, inp.features, runtime)
+
+
+def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None = None,
+             run_all: bool = False) -> Evaluation:
+    ev = Evaluation(static_checks(sketch_dir, inp, runtime))
+    if ev.report.findings and not run_all:
+        return ev
+    ev.compile = compile_for(sketch_dir, inp.board, workdir / "build")
+    if ev.compile.status != "passed" or budget_problems(ev.compile):
+        if ev.compile.status == "not compiled":
+            ev.sim = SimVerdict("not simulated", "not simulated: the sketch was not compiled")
+        return ev
+    ev.sim = simulate(sketch_dir, inp.board, workdir, inp.facts, inp.features, inp.test_vectors(),
+                      ev.compile.flash_bytes)
+    return ev

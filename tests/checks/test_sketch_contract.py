@@ -1,0 +1,125 @@
+"""The static sketch linter on hand-written sketches: each known failure mode is caught by its check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stages.sketch_fixtures import fixture_model as fm
+
+from tinyml_autopilot.boards import get_board
+from tinyml_autopilot.checks.sketch_contract import lint_folder
+from tinyml_autopilot.checks.sketch_facts import load_facts, load_feature_spec
+from tinyml_autopilot.checks.sketch_source import evaluate, strip_source
+
+
+@pytest.fixture(scope="module")
+def facts():
+    run = fm.convert_run()
+    f = load_facts(run / "artifacts" / "model.tflite", run / "artifacts" / "model_card.json")
+    return f, load_feature_spec(run / "processed" / "feature_spec.json", f)
+
+
+def lint(tmp_path: Path, facts, text: str, board: str = "nano33ble"):
+    f, feats = facts
+    return lint_folder(fm.sketch_folder(tmp_path, "app", text), f, get_board(board), feats)
+
+
+def checks_failed(report) -> set[str]:
+    return {f.check for f in report.findings}
+
+
+def test_hand_written_sketch_passes_every_check(tmp_path, facts):
+    report = lint(tmp_path, facts, fm.render("good_tflm.ino"))
+    assert report.findings == []
+    assert report.library == "Chirale_TensorFlowLite"
+    assert report.verdicts["arena_size"]["message"] == "arena 10240 bytes >= measured 1536"
+    assert report.verdicts["quantization"]["status"] == "passed"
+
+
+def test_hard_coded_constants_are_compared_with_the_card(tmp_path, facts):
+    good = fm.render("good_tflm.ino")
+    text = good.replace("input->params.scale", "kInScale").replace("input->params.zero_point", "kInZp")
+    text = text.replace("#define NUM_FEATURES 4", "#define NUM_FEATURES 4\nconst float kInScale = {{IN_SCALE}};\n"
+                        "const int kInZp = {{IN_ZP}};")
+    assert lint(tmp_path / "ok", facts, fm.render_text(text)).findings == []
+    wrong = fm.render_text(text.replace("const int kInZp = {{IN_ZP}};", "const int kInZp = 0;"))
+    report = lint(tmp_path / "bad", facts, wrong)
+    assert checks_failed(report) == {"quantization"}
+    assert "kInZp = 0 but the model's input zero point is" in report.findings[0].message
+    assert report.findings[0].lines == [10]
+
+
+@pytest.mark.parametrize(("mutation", "check", "words"), [
+    (("  resolver.AddSoftmax();\n", ""), "ops_registered", "SOFTMAX"),
+    (("MicroMutableOpResolver<2>", "MicroMutableOpResolver<1>"), "resolver_count", "holds 1 ops but 2"),
+    (("10 * 1024;", "1024 / 2;"), "arena_size", "512 bytes but the model needs 1536"),
+    (("input->data.int8[i] = (int8_t)", "input->data.uint8[i] = (uint8_t)"), "quantization", "uint8"),
+    (('{"idle", "walk", "run"}', '{"idle", "walk"}'), "label_count", "2 labels but the model outputs 3"),
+    (("{100.0f, 50.0f, 4.0f, 2.0f}", "{10.0f, 5.0f, 4.0f, 2.0f}"), "feature_scaling", "kStd"),
+    (("GetModel(g_model_data)", "GetModel(g_model)"), "model_symbols", "g_model"),
+    (("#include <Chirale_TensorFlowLite.h>", "#include <Chirale_TensorFlowLite.h>\n#include <Arduino_HTS221.h>"),
+     "includes", None),
+])
+def test_each_failure_mode_is_caught_by_its_check(tmp_path, facts, mutation, check, words):
+    text = fm.render("good_tflm.ino").replace(*mutation)
+    board = "nano33ble_rev2" if check == "includes" else "nano33ble"
+    report = lint(tmp_path, facts, text, board)
+    assert checks_failed(report) == {check}, report.findings
+    if words:
+        assert any(words in f.message for f in report.findings)
+
+
+def test_error_reporter_api_is_wrong_for_chirale_and_right_for_tinymlx(tmp_path, facts):
+    text = fm.render("errorreporter_tflm.ino")
+    report = lint(tmp_path / "a", facts, text, "nano33ble")
+    assert "api" in checks_failed(report)
+    assert any("without ErrorReporter" in f.message for f in report.findings)
+    old = lint(tmp_path / "b", facts, text, "nano33ble_tinymlx")
+    assert old.findings == [], old.findings
+    assert old.library == "Harvard_TinyMLx"
+    current = lint(tmp_path / "c", facts, fm.render("good_tflm.ino").replace(
+        "Chirale_TensorFlowLite.h", "TensorFlowLite.h"), "nano33ble_tinymlx")
+    assert any("5 arguments" in f.message for f in current.findings)
+
+
+def test_wrong_rev_imu_library_is_named(tmp_path, facts):
+    text = fm.render("good_tflm.ino").replace("#include \"model_data.h\"",
+                                              "#include \"model_data.h\"\n#include <Arduino_LSM9DS1.h>")
+    report = lint(tmp_path, facts, text, "nano33ble_rev2")
+    assert checks_failed(report) == {"includes"}
+    assert "LSM9DS1" in report.findings[0].message and "Arduino_BMI270_BMM150.h" in report.findings[0].message
+
+
+def test_comments_and_strings_do_not_count(tmp_path, facts):
+    text = fm.render("good_tflm.ino").replace("  resolver.AddSoftmax();\n",
+                                              '  // resolver.AddSoftmax();\n  Serial.println("AddSoftmax()");\n')
+    assert checks_failed(lint(tmp_path, facts, text)) == {"ops_registered"}
+
+
+def test_constant_expressions_are_evaluated_safely():
+    consts = {"KB": 1024, "N": 3}
+    assert evaluate("10 * KB", consts) == 10240
+    assert evaluate("(N + 1) * 2u", consts) == 8
+    assert evaluate("7 / 2", consts) == 3
+    assert evaluate("1.5e-3f", consts) == pytest.approx(0.0015)
+    assert evaluate("static_cast<int>(N) << 2", consts) == 12
+    assert evaluate("__import__('os')", consts) is None
+    assert evaluate("UNKNOWN * 2", consts) is None
+    code, strings = strip_source('int a = 1; // b = 2\nchar *s = "x // y"; /* c */')
+    assert "b = 2" not in code and "x // y" not in code and '"x // y"' in strings
+
+
+def test_portable_c_sketch_on_uno(tmp_path, facts):
+    from tinyml_autopilot.cruntime import emit_c
+
+    f, feats = facts
+    folder = fm.sketch_folder(tmp_path, "app", fm.render("good_portable.ino"), model=False)
+    emit_c(f.tflite.read_bytes(), prefix="model").write(folder)
+    report = lint_folder(folder, f, get_board("uno"), feats)
+    assert report.runtime == "portable-c"
+    assert report.findings == []
+    bad = fm.sketch_folder(tmp_path / "bad", "app", fm.render("good_portable.ino").replace(
+        "model_invoke(", "tflm_invoke("), model=False)
+    emit_c(f.tflite.read_bytes(), prefix="model").write(bad)
+    assert "model_symbols" in checks_failed(lint_folder(bad, f, get_board("uno"), feats))
