@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from .common import (
     LLM,
     ApiBase,
-    Board,
     Config,
     Data,
     Debug,
+    Description,
     Json,
+    Label,
     MaxAttempts,
     Out,
     Resume,
     Yes,
-    not_built,
+    run_stage,
 )
+
+Window = Annotated[int | None, typer.Option("--window", help="samples per window (time series)")]
+Stride = Annotated[int | None, typer.Option("--stride", help="samples between window starts")]
+Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz")]
+TestSize = Annotated[float | None, typer.Option("--test-size", help="share held out for test [default: 0.2]")]
+ValSize = Annotated[float | None, typer.Option("--val-size", help="share held out for validation [default: 0.1]")]
+Seed = Annotated[int | None, typer.Option("--seed", help="random seed of the split [default: 0]")]
+DropStep = Annotated[list[int] | None, typer.Option("--drop-step", help="drop step N of the proposal (repeatable)")]
+OpsFile = Annotated[Path | None, typer.Option("--ops-file", help="JSON/YAML operations table replacing the proposal")]
 
 
 def command(
     data: Data = None,
-    board: Board = None,
+    label: Label = None,
+    description: Description = None,
+    window: Window = None,
+    stride: Stride = None,
+    rate: Rate = None,
+    test_size: TestSize = None,
+    val_size: ValSize = None,
+    seed: Seed = None,
+    drop_step: DropStep = None,
+    ops_file: OpsFile = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -31,5 +55,12 @@ def command(
     resume: Resume = None,
     debug: Debug = False,
 ) -> None:
-    """Not built yet."""
-    not_built("data")
+    """Profile and process a dataset into train/val/test splits, labels and a feature spec."""
+    from ..stages import data as stage
+
+    inputs = {"data": data, "label": label, "description": description, "window": window, "stride": stride,
+              "rate": rate, "test_size": test_size, "val_size": val_size, "seed": seed,
+              "drop_steps": list(drop_step or []), "ops_file": ops_file}
+    run_stage("data", stage.run, json_out=json_out, config=config, resume=resume, inputs=inputs,
+              flags={"llm": llm, "api_base": api_base, "out": out, "yes": yes, "max_attempts": max_attempts,
+                     "debug": debug})

@@ -1,0 +1,118 @@
+"""What the user passed: which of the supported input shapes it is, refused early when unusable."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import UserError
+
+FILE_NAME_LABELS = {"file name", "filename", "file", "file_name"}
+GUESSED_LABELS = ("label", "class", "target", "y", "activity", "gesture")
+X_KEYS = ("X", "x", "data", "features")
+Y_KEYS = ("y", "Y", "labels", "label", "target")
+
+
+@dataclass
+class Source:
+    path: Path
+    kind: str  # csv | folder | npz
+    label: str  # the label column of the loaded table
+    label_given: str  # as the user named it ("file name" for a folder of per-class files)
+    x_key: str | None = None
+    y_key: str | None = None
+
+
+def inspect_source(data: Path | None, label: str | None) -> Source:
+    """Classify the input; raise UserError with one line when it cannot be used."""
+    if data is None:
+        raise UserError("no input data: pass --data PATH (a CSV, a folder of per-class CSVs or an .npz)")
+    path = Path(data).expanduser().resolve()
+    if not path.exists():
+        raise UserError(f"data path {path} does not exist: check --data")
+    if path.is_dir():
+        return _folder(path, label)
+    if path.stat().st_size == 0:
+        raise UserError(f"{path} is empty: pass a file with data")
+    if path.suffix.lower() == ".npz":
+        return _npz(path)
+    return _csv(path, label)
+
+
+def _folder(path: Path, label: str | None) -> Source:
+    files = sorted(path.glob("*.csv"))
+    if not files:
+        raise UserError(f"folder {path} has no .csv files: pass one CSV per class (the file name is the label)")
+    for file in files:
+        if file.stat().st_size == 0:
+            raise UserError(f"{file} is empty: remove it or record data into it")
+        _require_text(file)
+    if label and label.lower() not in FILE_NAME_LABELS:
+        raise UserError(f"--label {label!r} does not apply to a folder of per-class CSVs: "
+                        "the file name is the label (use --label 'file name')")
+    if len(files) < 2:
+        raise UserError(f"folder {path} has one class file ({files[0].name}): a classifier needs at least two")
+    return Source(path, "folder", "label", "file name")
+
+
+def _npz(path: Path) -> Source:
+    import numpy as np
+
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not a valid .npz archive: save it with numpy.savez(X=..., y=...)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.files)
+            x_key = next((k for k in X_KEYS if k in keys), None)
+            y_key = next((k for k in Y_KEYS if k in keys), None)
+            if x_key is None or y_key is None:
+                raise UserError(f"{path} needs arrays X and y (it has: {', '.join(keys) or 'none'}): "
+                                "save it with numpy.savez(path, X=X, y=y)")
+            n_x, n_y = len(archive[x_key]), len(archive[y_key])
+            x_dims = archive[x_key].ndim
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read {path} as .npz ({err}): save it with numpy.savez(X=..., y=...)") from err
+    if n_x != n_y:
+        raise UserError(f"{path}: X has {n_x} examples but y has {n_y}: they must match")
+    if x_dims not in (2, 3):
+        raise UserError(f"{path}: X must be (examples, features) or (examples, time, channels), not {x_dims}-D")
+    return Source(path, "npz", "label", "y", x_key=x_key, y_key=y_key)
+
+
+def _csv(path: Path, label: str | None) -> Source:
+    import pandas as pd
+
+    _require_text(path)
+    try:
+        head = pd.read_csv(path, nrows=50, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"{path} is not a readable CSV ({str(err).splitlines()[0]}): check the file") from err
+    columns = [str(c) for c in head.columns]
+    if len(columns) < 2 or head.empty:
+        raise UserError(f"{path} has no data rows or only one column: a CSV needs feature columns and a label column")
+    if label is None:
+        label = next((c for c in columns if c.lower() in GUESSED_LABELS), None)
+        if label is None:
+            raise UserError(f"which column is the label? pass --label (columns: {', '.join(columns[:12])})")
+    if label not in columns:
+        match = next((c for c in columns if c.lower() == label.lower()), None)
+        if match is None:
+            raise UserError(f"label column {label!r} is not in {path.name} "
+                            f"(columns: {', '.join(columns[:12])}): check --label")
+        label = match
+    return Source(path, "csv", label, label)
+
+
+def _require_text(path: Path) -> None:
+    with path.open("rb") as fh:
+        chunk = fh.read(8192)
+    if b"\x00" in chunk:
+        raise UserError(f"{path} is a binary file, not a CSV: pass a text CSV, a folder of CSVs or an .npz")
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(chunk) - 4:  # a multi-byte character cut at the chunk's end is fine
+            raise UserError(f"{path} is not UTF-8 text: save it as a UTF-8 CSV") from err
+    if not chunk.strip():
+        raise UserError(f"{path} is empty: pass a file with data")

@@ -1,0 +1,97 @@
+"""Built-in window, split and scale steps (the table -> arrays end of the pipeline)."""
+
+WINDOW = '''
+def run(in_dir, out_dir):
+    """Cut each recording into windows of CONFIG["window"] samples every CONFIG["stride"] samples."""
+    df = read_table(in_dir)
+    label, group, time = CONFIG["label"], CONFIG["group"], CONFIG["time"]
+    width, stride = CONFIG["window"], CONFIG["stride"]
+    if group is None:  # consecutive rows with the same label form one recording
+        group = "_recording"
+        df[group] = (df[label] != df[label].shift()).cumsum().astype(str)
+    if time:
+        df = df.sort_values([group, time], kind="stable")
+    xs, labels, groups = [], [], []
+    for key, part in df.groupby(group, sort=False):
+        values = part[CONFIG["channels"]].to_numpy(np.float32)
+        if len(values) < width:
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(values, width, axis=0)[::stride]
+        starts = np.arange(len(windows)) * stride
+        xs.append(windows.transpose(0, 2, 1))
+        labels.append(part[label].to_numpy().astype(str)[starts + width // 2])
+        names = [f"{key}@{s}" for s in starts] if CONFIG["group_windows"] else [str(key)] * len(starts)
+        groups.append(np.asarray(names))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(out_dir / "windows.npz", X=np.concatenate(xs).astype(np.float32),
+             labels=np.concatenate(labels), groups=np.concatenate(groups))
+'''
+
+SPLIT = '''
+def held_out(y, groups, index, share, seed):
+    """Per class, a `share` of whole groups (recordings), so no group is on both sides."""
+    rng = np.random.default_rng(seed)
+    first = pd.Series(y[index]).groupby(groups[index], sort=True).first()
+    picked = []
+    for cls in sorted(first.unique()):
+        names = first.index[first == cls].to_numpy().copy()
+        rng.shuffle(names)
+        picked.extend(names[: max(1, int(round(share * len(names))))])
+    return index[np.isin(groups[index], picked)]
+
+
+def read_examples(in_dir):
+    if (Path(in_dir) / "windows.npz").exists():
+        with np.load(Path(in_dir) / "windows.npz", allow_pickle=False) as archive:
+            return archive["X"].astype(np.float32), archive["labels"].astype(str), archive["groups"].astype(str)
+    df = read_table(in_dir)
+    x = df[CONFIG["features"]].to_numpy(np.float32)
+    return x, df[CONFIG["label"]].to_numpy().astype(str), np.arange(len(df)).astype(str)
+
+
+def run(in_dir, out_dir):
+    x, labels, groups = read_examples(in_dir)
+    classes = sorted(set(labels))
+    y = np.searchsorted(classes, labels).astype(np.int64)
+    index = np.arange(len(y))
+    test_size, val_size, seed = CONFIG["test_size"], CONFIG["val_size"], CONFIG["seed"]
+    val_share = val_size / (1 - test_size)
+    if CONFIG["grouped"]:
+        test = held_out(y, groups, index, test_size, seed)
+        rest = np.setdiff1d(index, test)
+        val = held_out(y, groups, rest, val_share, seed + 1)
+    else:
+        from sklearn.model_selection import train_test_split
+
+        rest, test = train_test_split(index, test_size=test_size, stratify=y, random_state=seed)
+        _, val = train_test_split(rest, test_size=val_share, stratify=y[rest], random_state=seed)
+    train = np.setdiff1d(index, np.concatenate([test, val]))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("train", train), ("val", np.sort(val)), ("test", np.sort(test))):
+        np.savez(out_dir / f"{name}.npz", X=x[rows], y=y[rows], groups=groups[rows])
+    (out_dir / "labels.json").write_text(json.dumps(classes) + "\\n")
+'''
+
+SCALE = '''
+def run(in_dir, out_dir):
+    """Standardise each channel (feature) with constants fitted on the training split only."""
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    splits = {}
+    for name in ("train", "val", "test"):
+        with np.load(in_dir / f"{name}.npz", allow_pickle=False) as archive:
+            splits[name] = {"X": archive["X"], "y": archive["y"]}
+    train = splits["train"]["X"].astype(np.float64)
+    flat = train.reshape(-1, train.shape[-1])
+    offset = flat.mean(axis=0)
+    scale = flat.std(axis=0)
+    scale[scale < 1e-12] = 1.0
+    for name, arrays in splits.items():
+        x = ((arrays["X"].astype(np.float64) - offset) / scale).astype(np.float32)
+        np.savez(out_dir / f"{name}.npz", X=x, y=arrays["y"].astype(np.int64))
+    scaling = {"method": "standard", "offset": offset.tolist(), "scale": scale.tolist()}
+    (out_dir / "scaling.json").write_text(json.dumps(scaling, indent=2) + "\\n")
+    (out_dir / "labels.json").write_text((in_dir / "labels.json").read_text())
+'''

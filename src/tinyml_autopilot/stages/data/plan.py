@@ -1,0 +1,115 @@
+"""The stage's arguments and the decisions taken from the profile before any step runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...errors import UserError
+from ...runs import Run
+from .proposal import OperationsTable
+
+DEFAULTS = {"test_size": 0.2, "val_size": 0.1, "seed": 0}
+
+
+@dataclass
+class Arguments:
+    data: Path | None = None
+    label: str | None = None
+    description: str | None = None
+    window: int | None = None
+    stride: int | None = None
+    rate: float | None = None
+    test_size: float = 0.2
+    val_size: float = 0.1
+    seed: int = 0
+    drop_steps: list[int] = field(default_factory=list)
+    ops_file: Path | None = None
+
+
+def arguments(run: Run, given: dict[str, Any]) -> Arguments:
+    """The call's arguments; on --resume the ones not given again come from the run's inputs.json."""
+    saved: dict[str, Any] = {}
+    inputs = run.dir / "inputs.json"
+    if inputs.is_file():
+        saved = json.loads(inputs.read_text()).get("arguments", {})
+    merged = {k: given.get(k) if given.get(k) not in (None, [], ()) else saved.get(k)
+              for k in Arguments.__dataclass_fields__}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    for key in ("data", "ops_file"):
+        if key in merged:
+            merged[key] = Path(merged[key])
+    merged["drop_steps"] = list(merged.get("drop_steps") or [])
+    args = Arguments(**merged)
+    _validate(args)
+    return args
+
+
+def _validate(args: Arguments) -> None:
+    for name, value in (("--test-size", args.test_size), ("--val-size", args.val_size)):
+        if not 0 < value < 0.5:
+            raise UserError(f"{name} {value} must be between 0 and 0.5 (a share of the examples)")
+    for name, value in (("--window", args.window), ("--stride", args.stride), ("--rate", args.rate)):
+        if value is not None and value <= 0:
+            raise UserError(f"{name} {value} must be positive")
+
+
+@dataclass
+class Plan:
+    kind: str
+    label: str
+    label_column: str  # as the user named it, for the feature spec
+    group: str | None
+    time: str | None
+    window: int | None = None
+    stride: int | None = None
+    rate: float | None = None
+    group_windows: bool = False
+
+
+def make_plan(profile: dict[str, Any], args: Arguments, table: OperationsTable) -> Plan:
+    plan = Plan(kind=profile["kind"], label=profile["label"], label_column=profile["label_given"],
+                group=profile["group"] if profile["kind"] == "timeseries" else None,
+                time=profile["time"] if profile["kind"] == "timeseries" else None)
+    if plan.kind != "timeseries":
+        return plan
+    lengths = profile["rows_per_recording"]
+    plan.rate = args.rate or table.sample_rate_hz or profile["sample_rate_hz"]
+    default = max(2, min(int(lengths["median"]), round(plan.rate) if plan.rate else 64))
+    plan.window = args.window or table.window or default
+    if plan.window > lengths["max"]:
+        raise UserError(f"window {plan.window} is longer than every recording (at most {lengths['max']} "
+                        "samples): pass a smaller --window")
+    plan.stride = args.stride or table.stride or (plan.window // 2 if lengths["min"] >= 2 * plan.window
+                                                   else plan.window)
+    few = min(profile["recordings_per_class"].values()) < 3
+    if few:  # too few recordings to hold whole ones out: non-overlapping windows become the groups
+        plan.group_windows, plan.stride = True, max(plan.stride, plan.window)
+    return plan
+
+
+def check_sizes(profile: dict[str, Any], plan: Plan, args: Arguments) -> None:
+    """One class only, or fewer examples than a stratified train/val/test split needs: one clear line."""
+    classes = profile["classes_normalised"] or profile["classes"]
+    if len(classes) < 2:
+        only = next(iter(classes), "none")
+        raise UserError(f"the label column {profile['label_given']!r} has one class only ({only!r}): "
+                        "a classifier needs at least two")
+    smallest = min(args.test_size, args.val_size)
+    if plan.kind == "timeseries" and not plan.group_windows:
+        counts, unit = profile["recordings_per_class"], "recordings"
+        need = 3
+    elif plan.kind == "timeseries":
+        counts = {k: v // plan.window for k, v in classes.items()}
+        unit, need = "windows", 3
+    else:
+        counts, unit = classes, "examples"
+        need = max(3, math.ceil(1 / smallest))
+    name, count = min(counts.items(), key=lambda kv: kv[1])
+    if count < need:
+        raise UserError(f"class {name!r} has {count} {unit}; a stratified train/val/test split "
+                        f"(--test-size {args.test_size}, --val-size {args.val_size}) needs at least {need} "
+                        "per class: add data or merge classes")

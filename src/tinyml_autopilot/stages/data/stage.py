@@ -1,0 +1,183 @@
+"""The data stage: profile, propose operations, run each one as checked code, hand over processed/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...errors import UserError
+from ...llm import OfflineModel
+from ...loop import LoopResult, run_loop
+from ...runs import write_output
+from ..base import StageContext, StageResult
+from . import operations, pipeline_script, profile, proposal
+from .inputs import Source, inspect_source
+from .plan import Arguments, Plan, arguments, check_sizes, make_plan
+from .spec import build_spec
+from .tasks import OpsTableTask, StepTask
+
+
+class _Stop(Exception):
+    """A task ran out of attempts: the stage ends as failed with this message."""
+
+
+def run(ctx: StageContext, **given: Any) -> StageResult:
+    """Turn the raw input into processed/ (splits, labels, feature spec) plus pipeline.py."""
+    try:
+        return _run(ctx, arguments(ctx.run, given))
+    except _Stop as stop:
+        ctx.run.finish("failed")
+        return StageResult("data", "failed", ctx.run.dir, message=str(stop))
+    except UserError:
+        ctx.run.finish("error")
+        raise
+
+
+def _run(ctx: StageContext, args: Arguments) -> StageResult:
+    run = ctx.run
+    source = inspect_source(args.data, args.label)
+    if not (run.dir / "inputs" / source.path.name).exists():
+        run.keep_input(source.path)
+    load_context = {"step": 0, "reason": "read the raw input into one table", "columns": [], "description": "",
+                    "profile": "{}", "has_group": False, "has_time": False}
+    load = _step_task(ctx, "data-00-load", "load", source.path, _load_config(source), load_context)
+    loaded = _loop(ctx, load, offline=True)
+    prof = profile.build(loaded.workdir / "out" / "data.csv", source)
+    run.write_json("profile.json", prof)
+    profile.show(prof, ctx.console)
+    table = _operations(ctx, prof, args)
+    plan = make_plan(prof, args, table)
+    check_sizes(prof, plan, args)
+    run.log.info("plan: %s", plan)
+    steps = [("00-load", loaded.code or load.template())]
+    current, features = loaded.workdir / "out", profile.features(prof)
+    attempts = len(loaded.attempts)
+    for op in table.operations:
+        config, expect = _config(op, plan, features, args, table)
+        context = _context(op, prof, args, plan)
+        task = _step_task(ctx, f"data-{op.step:02d}-{op.operation}", op.operation, current, config, context, expect)
+        result = _loop(ctx, task)
+        attempts += len(result.attempts)
+        steps.append((f"{op.step:02d}-{op.operation}", result.code or ""))
+        current = result.workdir / "out"
+        if operations.phase(op.operation) == "table":
+            features = _numeric_columns(current, plan, run.log)
+    return _finish(ctx, args, source, prof, plan, table, steps, current, features, attempts)
+
+
+def _load_config(source: Source) -> dict[str, Any]:
+    return {"source": source.kind, "label": source.label, "group": None,
+            "x_key": source.x_key, "y_key": source.y_key}
+
+
+def _step_task(ctx: StageContext, name: str, operation: str, source: Path, config: dict[str, Any],
+               context: dict[str, Any], expect: dict[str, Any] | None = None) -> StepTask:
+    s = ctx.settings
+    return StepTask(name=name, operation=operation, source=source, config=config, context=context,
+                    expect=expect or {}, timeout_s=s.sandbox_timeout, memory_mb=s.sandbox_memory_mb)
+
+
+def _loop(ctx: StageContext, task: Any, offline: bool = False) -> LoopResult:
+    model = OfflineModel() if offline else ctx.model
+    with ctx.console.status(f"{task.name} ..."):
+        result = run_loop(task, model, ctx.run, ctx.limits)
+    tries = len(result.attempts)
+    ctx.run.log.info("%s: %s after %d attempt%s", task.name, result.status, tries, "s" * (tries != 1))
+    if not result.ok:
+        last = result.attempts[-1] if result.attempts else None
+        lines = [line for line in (last.error or "").splitlines() if line.strip()] if last else []
+        why = f"{last.category}: {lines[-1] if lines else ''}" if last else "no attempt"
+        raise _Stop(f"{task.name} failed after {tries} attempt(s) (stopped by {result.stopped_by}); last error "
+                    f"{why[:300]}; see {ctx.run.dir / 'attempts' / task.name}")
+    return result
+
+
+def _operations(ctx: StageContext, prof: dict[str, Any], args: Arguments) -> proposal.OperationsTable:
+    """The proposal (LLM, or the rules offline), the user's choices applied, saved as operations.json."""
+    run = ctx.run
+    saved = run.dir / "operations.json"
+    if saved.is_file():  # --resume: the table was settled in the first run
+        return proposal.parse(saved.read_text())
+    if args.ops_file is not None:
+        table = proposal.apply_user_choices(proposal.OperationsTable(operations=[]), args.drop_steps, args.ops_file)
+    else:
+        hints = {k: v for k, v in (("window", args.window), ("stride", args.stride),
+                                   ("sample_rate_hz", args.rate)) if v}
+        task = OpsTableTask(prof, args.description or "", ctx.model.offline, hints)
+        result = _loop(ctx, task)
+        table = result.outcome or proposal.parse((result.workdir / "operations.json").read_text())
+        table = proposal.apply_user_choices(table, args.drop_steps, None)
+    proposal.show(table, ctx.console)
+    if not ctx.settings.yes and sys.stdin.isatty():
+        table = proposal.interactive_edit(table, ctx.console)
+    findings = proposal.review(table, prof, ctx.model.offline)
+    if findings:
+        raise UserError(f"the operations table cannot be run: {findings[0]}")
+    run.write_json("operations.json", table)
+    return table
+
+
+def _config(op: proposal.Operation, plan: Plan, features: list[str], args: Arguments,
+            table: proposal.OperationsTable) -> tuple[dict[str, Any], dict[str, Any]]:
+    base = {"label": plan.label, "group": plan.group, "time": plan.time}
+    stage = operations.phase(op.operation)
+    if stage == "window":
+        return {**base, "channels": features, "window": plan.window, "stride": plan.stride,
+                "group_windows": plan.group_windows}, {}
+    if stage == "split":
+        deduplicated = any(o.operation == "deduplicate" for o in table.operations)
+        return ({**base, "features": features, "grouped": plan.kind == "timeseries",
+                 "test_size": args.test_size, "val_size": args.val_size, "seed": args.seed},
+                {"deduplicated": deduplicated and plan.kind == "tabular"})
+    if stage == "scale":
+        return {**base, "method": "standard"}, {}
+    return {**base, "operation": op.operation, "columns": op.columns, "features": features}, {}
+
+
+def _context(op: proposal.Operation, prof: dict[str, Any], args: Arguments, plan: Plan) -> dict[str, Any]:
+    return {"step": op.step, "reason": op.reason, "columns": op.columns, "description": args.description,
+            "profile": json.dumps(prof, indent=1), "has_group": bool(plan.group), "has_time": bool(plan.time)}
+
+
+def _numeric_columns(folder: Path, plan: Plan, log) -> list[str]:
+    """The model's inputs after a cleaning step: numeric columns other than label, recording, time."""
+    df = pd.read_csv(folder / "data.csv", dtype={plan.label: str}, low_memory=False)
+    others = [c for c in df.columns if c not in (plan.label, plan.group, plan.time)]
+    numeric = [c for c in others if pd.api.types.is_numeric_dtype(df[c])]
+    if len(numeric) < len(others):
+        log.debug("not used as inputs (not numeric): %s", sorted(set(others) - set(numeric)))
+    return numeric
+
+
+def _finish(ctx: StageContext, args: Arguments, source: Source, prof: dict[str, Any], plan: Plan,
+            table: proposal.OperationsTable, steps: list[tuple[str, str]], final: Path,
+            features: list[str], attempts: int) -> StageResult:
+    run = ctx.run
+    processed = run.path("processed", ".keep").parent
+    for name in pipeline_script.OUTPUTS:
+        shutil.copyfile(final / name, processed / name)
+    labels = json.loads((processed / "labels.json").read_text())
+    meta = {"kind": plan.kind, "columns": features, "window": plan.window, "stride": plan.stride,
+            "sample_rate_hz": plan.rate, "label_column": plan.label_column}
+    spec = build_spec(meta, json.loads((final / "scaling.json").read_text()), labels)
+    run.write_json("processed/feature_spec.json", spec)
+    run.write_text("pipeline.py", pipeline_script.render(steps, meta))
+    sizes = {}
+    for split in ("train", "val", "test"):
+        with np.load(processed / f"{split}.npz") as archive:
+            sizes[split] = int(len(archive["y"]))
+    figures = {"kind": plan.kind, "rows_in": prof["rows"], "rows_out": sizes, "classes": len(labels),
+               "labels": labels, "input_shape": spec["input_shape"], "window": plan.window,
+               "stride": plan.stride, "sample_rate_hz": plan.rate, "steps": len(table.operations),
+               "attempts": attempts}
+    write_output(run, processed_dir=processed, feature_spec=processed / "feature_spec.json", labels=labels,
+                 pipeline=run.dir / "pipeline.py", input=source.path)
+    run.finish("ok", **figures)
+    return StageResult("data", "ok", run.dir, figures=figures,
+                       message=f"{sum(sizes.values())} examples, {len(labels)} classes, input {spec['input_shape']}")

@@ -1,0 +1,134 @@
+"""The dataset checks catch what LLM-written data steps typically get wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinyml_autopilot.checks import dataset
+from tinyml_autopilot.loop import CheckFailed
+
+CFG = {"label": "label", "group": None, "time": None, "features": ["a", "b"], "columns": []}
+
+
+def table(folder: Path, df: pd.DataFrame) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_csv(folder / "data.csv", index=False)
+    return folder
+
+
+def failed_checks(fn, *args) -> list[str]:
+    with pytest.raises(CheckFailed) as info:
+        fn(*args)
+    return info.value.checks
+
+
+@pytest.fixture
+def raw(tmp_path) -> Path:
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0, 3.0, 5.0], "b": [1, 2, 3, 3, 5], "id": range(5),
+                       "label": ["Up", "down", "up ", "up ", None]})
+    return table(tmp_path / "in", df)
+
+
+def test_impute_that_leaves_nan_is_caught(raw, tmp_path):
+    df = pd.read_csv(raw / "data.csv").dropna(subset=["label"])
+    out = table(tmp_path / "bad", df)
+    assert "missing" in failed_checks(dataset.check_table, raw, out, {**CFG, "operation": "impute"})
+    good = table(tmp_path / "good", df.fillna({"a": 3.0}))
+    dataset.check_table(raw, good, {**CFG, "operation": "impute"})
+
+
+def test_lost_label_column_and_changed_rows_are_caught(raw, tmp_path):
+    df = pd.read_csv(raw / "data.csv")
+    out = table(tmp_path / "o1", df.drop(columns=["label"]))
+    assert "columns" in failed_checks(dataset.check_table, raw, out, {**CFG, "operation": "coerce_numeric"})
+    out = table(tmp_path / "o2", df.iloc[:2])
+    assert "rows" in failed_checks(dataset.check_table, raw, out, {**CFG, "operation": "deduplicate"})
+    out = table(tmp_path / "o3", df.drop(columns=["id"]))
+    dataset.check_table(raw, out, {**CFG, "operation": "drop_columns", "columns": ["id"]})
+
+
+def test_label_normalisation_must_merge_variants(raw, tmp_path):
+    df = pd.read_csv(raw / "data.csv")
+    changed = table(tmp_path / "changed", df.assign(label=df["label"].str.upper()))
+    assert "labels" in failed_checks(dataset.check_table, raw, changed, {**CFG, "operation": "coerce_numeric"})
+    wrong = table(tmp_path / "wrong", df.assign(label=df["label"].str.strip()))
+    assert "labels" in failed_checks(dataset.check_table, raw, wrong, {**CFG, "operation": "normalise_labels"})
+    right = table(tmp_path / "right", df.assign(label=dataset.normalise_label(df["label"])))
+    dataset.check_table(raw, right, {**CFG, "operation": "normalise_labels"})
+
+
+def _windows(folder: Path, n: int, width: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "windows.npz", X=np.zeros((n, width, 2), np.float32), labels=np.array(["x"] * n),
+             groups=np.array(["g"] * n))
+    return folder
+
+
+def test_window_count_and_shape_are_checked(tmp_path):
+    df = pd.DataFrame({"rec": ["r1"] * 10 + ["r2"] * 7, "a": range(17), "b": range(17), "label": "x"})
+    src = table(tmp_path / "in", df)
+    cfg = {**CFG, "group": "rec", "channels": ["a", "b"], "window": 4, "stride": 2}
+    assert dataset.expected_windows(df, cfg) == 4 + 2
+    dataset.check_windows(src, _windows(tmp_path / "ok", 6, 4), cfg)
+    assert "rows" in failed_checks(dataset.check_windows, src, _windows(tmp_path / "n", 9, 4), cfg)
+    assert "shape" in failed_checks(dataset.check_windows, src, _windows(tmp_path / "s", 6, 5), cfg)
+
+
+def _splits(folder: Path, parts: dict[str, tuple[list[int], list[str]]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (y, groups) in parts.items():
+        np.savez(folder / f"{name}.npz", X=np.arange(len(y), dtype=np.float32).reshape(-1, 1) + 10 * len(name),
+                 y=np.asarray(y, np.int64), groups=np.asarray(groups))
+    (folder / "labels.json").write_text(json.dumps(["a", "b"]))
+    return folder
+
+
+def test_split_leakage_and_missing_classes_are_caught(tmp_path):
+    src = _windows(tmp_path / "in", 20, 3)
+    cfg = {**CFG, "grouped": True, "test_size": 0.2, "val_size": 0.1}
+    train = ([0, 1] * 7, [f"g{i}" for i in range(14)])
+    good = _splits(tmp_path / "good", {"train": train, "val": ([0, 1], ["v0", "v1"]),
+                                       "test": ([0, 1, 0, 1], ["t0", "t1", "t2", "t3"])})
+    dataset.check_split(src, good, cfg)
+    leak = _splits(tmp_path / "leak", {"train": train, "val": ([0, 1], ["v0", "v1"]),
+                                       "test": ([0, 1, 0, 1], ["g0", "t1", "t2", "t3"])})
+    assert "leakage" in failed_checks(dataset.check_split, src, leak, cfg)
+    lacking = _splits(tmp_path / "lack", {"train": train, "val": ([0, 0], ["v0", "v1"]),
+                                          "test": ([0, 1, 0, 1], ["t0", "t1", "t2", "t3"])})
+    assert "stratified" in failed_checks(dataset.check_split, src, lacking, cfg)
+    short = _splits(tmp_path / "short", {"train": train, "val": ([0, 1], ["v0", "v1"]), "test": ([0, 1], ["a", "b"])})
+    assert "rows" in failed_checks(dataset.check_split, src, short, cfg)
+
+
+def test_scaler_fitted_on_everything_is_caught(tmp_path):
+    rng = np.random.default_rng(0)
+    src = tmp_path / "in"
+    src.mkdir()
+    raw = {n: rng.normal(k, 1 + k, size=(20, 3)).astype(np.float32) for k, n in enumerate(("train", "val", "test"))}
+    for name, x in raw.items():
+        np.savez(src / f"{name}.npz", X=x, y=np.zeros(20, np.int64))
+    (src / "labels.json").write_text('["a"]')
+
+    def write(folder: Path, stats: np.ndarray) -> Path:
+        folder.mkdir()
+        offset, scale = stats.mean(0), stats.std(0)
+        for name, x in raw.items():
+            np.savez(folder / f"{name}.npz", X=((x - offset) / scale).astype(np.float32), y=np.zeros(20, np.int64))
+        (folder / "scaling.json").write_text(json.dumps({"method": "standard", "offset": offset.tolist(),
+                                                         "scale": scale.tolist()}))
+        (folder / "labels.json").write_text('["a"]')
+        return folder
+
+    dataset.check_scaled(src, write(tmp_path / "good", raw["train"].astype(np.float64)), CFG)
+    everything = np.concatenate(list(raw.values())).astype(np.float64)
+    assert "fit-on-train" in failed_checks(dataset.check_scaled, src, write(tmp_path / "all", everything), CFG)
+
+
+def test_missing_output_is_a_finding_not_a_crash(tmp_path, raw):
+    (tmp_path / "empty").mkdir()
+    assert failed_checks(dataset.check_table, raw, tmp_path / "empty", {**CFG, "operation": "impute"}) == ["output"]
