@@ -23,7 +23,9 @@ app.command("train", help="Train a small Keras model sized for the target board.
 app.command("convert", help="Convert a model to TensorFlow Lite and prove it (or --check one).")(convert.command)
 app.command("sketch", help="Generate, check, compile and simulate an Arduino sketch (or --check one).")(sketch.command)
 app.command("run", help="Chain data -> train -> convert -> sketch in one run.")(pipeline.run_command)
-app.command("demo", help="Run the whole pipeline on bundled data for an Uno, offline by default.")(pipeline.demo_command)
+app.command("demo", help="Run the whole pipeline on bundled data for an Uno (offline by default).")(
+    pipeline.demo_command
+)
 app.command("bench", help="Repeat stages N times per LLM and report success, attempts, cost.")(bench.command)
 app.command("runs", help="List past runs, or show one.")(runs.command)
 app.command("doctor", help="Show which providers, toolchains and simulators are available.")(doctor.command)
@@ -41,7 +43,7 @@ def main() -> None:
         if debug:
             raise
         for line in str(err).splitlines():
-            console.print(f"[red]error:[/] {line}", highlight=False)
+            console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
         sys.exit(err.code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
@@ -54,7 +56,7 @@ def main() -> None:
     except Exception as err:  # a bug of ours: one line, the traceback only with --debug
         if debug:
             raise
-        console.print(f"[red]internal error:[/] {type(err).__name__}: {err} (rerun with --debug)")
+        console.print(f"[red]internal error:[/] {type(err).__name__}: {err} (rerun with --debug)", soft_wrap=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

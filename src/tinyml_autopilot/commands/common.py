@@ -21,7 +21,9 @@ Data = Annotated[Path | None, typer.Option("--data", help="input data, or the pr
 Label = Annotated[str | None, typer.Option("--label", help="label column (or 'file name')")]
 Description = Annotated[str | None, typer.Option("--description", help="what the data and task are")]
 Board = Annotated[str | None, typer.Option("--board", help="target board id (see `boards`)")]
-LLM = Annotated[str | None, typer.Option("--llm", help="PROVIDER/MODEL (openai/gpt-4o, ollama/qwen2.5-coder:14b) or 'offline'")]
+LLM = Annotated[
+    str | None, typer.Option("--llm", help="PROVIDER/MODEL (openai/gpt-4o, ollama/qwen2.5-coder:14b) or 'offline'")
+]
 ApiBase = Annotated[str | None, typer.Option("--api-base", help="base URL of an OpenAI-compatible server")]
 Out = Annotated[Path | None, typer.Option("--out", help="where run folders go [default: ./runs]")]
 Yes = Annotated[bool | None, typer.Option("--yes", "-y", help="accept proposals without asking")]

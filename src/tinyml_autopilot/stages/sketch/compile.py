@@ -79,6 +79,11 @@ def budget_problems(v: CompileVerdict) -> list[str]:
     return out
 
 
+def c_float(v: float) -> str:
+    text = f"{float(v):.9g}"
+    return text + ("f" if any(c in text for c in ".e") else ".0f")
+
+
 def test_build_source(ino: str, raw: np.ndarray, values_per_call: int) -> str | None:
     """The sketch with its acquisition block replaced by recorded vectors; None without the markers."""
     m = ACQUIRE.search(ino)
@@ -87,7 +92,7 @@ def test_build_source(ino: str, raw: np.ndarray, values_per_call: int) -> str | 
     fn = ACQUIRE_FN.search(m.group(1))
     name = fn.group(1) if fn else "acquire_sample"
     flat = np.asarray(raw, np.float32).reshape(-1)
-    body = ",\n".join("  " + ", ".join(f"{v:.9g}f" for v in flat[i:i + 8]) for i in range(0, len(flat), 8))
+    body = ",\n".join("  " + ", ".join(c_float(v) for v in flat[i:i + 8]) for i in range(0, len(flat), 8))
     harness = f"""// TINYML_TEST_VECTORS: {len(raw)} recorded vectors replace the sensor (test build only).
 #define TINYML_TEST_VECTORS {len(raw)}
 #if defined(__AVR__)

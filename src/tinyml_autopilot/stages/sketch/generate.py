@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ...checks import sketch_api as api
 from ...loop import CheckFailed, ExecutionFailed
 from ...prompts import render
+from .compile import c_float
 from .inputs import Inputs
 from .spec import AppSpec
 from .verify import Evaluation, evaluate
@@ -23,11 +24,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 def _env() -> Environment:
     return Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-
-
-def c_float(v: float) -> str:
-    text = f"{float(v):.9g}"
-    return text + ("f" if any(c in text for c in ".e") else ".0f")
 
 
 def template_values(spec: AppSpec, inp: Inputs) -> dict:
