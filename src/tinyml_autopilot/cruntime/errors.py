@@ -13,11 +13,13 @@ SUPPORTED_OPS: tuple[str, ...] = (
 class UnsupportedOpError(UserError):
     """The model uses an operator (or a variant of one) the C runtime cannot emit."""
 
-    def __init__(self, op: str, detail: str = "") -> None:
+    def __init__(self, op: str, detail: str = "", also: tuple[str, ...] = ()) -> None:
         self.op = op
+        self.ops = (op, *also)
         why = f" ({detail})" if detail else ""
+        more = f" (also {', '.join(also)})" if also else ""
         super().__init__(
-            f"unsupported op {op}{why}: the C runtime supports int8 "
+            f"unsupported op {op}{why}{more}: the C runtime supports int8 "
             + ", ".join(SUPPORTED_OPS)
             + " with fused RELU/RELU6 (QUANTIZE/DEQUANTIZE at the model edges)"
         )

@@ -27,7 +27,8 @@ def plan_arena(buffers: list[Buffer]) -> tuple[dict[int, int], int]:
     placed: list[tuple[int, Buffer]] = []
     offsets: dict[int, int] = {}
     for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
-        conflicts = sorted((off, other) for off, other in placed if _overlaps(buf, other))
+        conflicts = sorted(((off, other) for off, other in placed if _overlaps(buf, other)),
+                           key=lambda p: p[0])
         offset = 0
         for off, other in conflicts:
             if off - offset >= buf.size:

@@ -11,7 +11,9 @@ static void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const int32_
   LOAD_CONST(&g, gp, sizeof g);
   const int groups = g.in_c / g.filt_c;
   const int per_group = g.out_c / groups;
-  int oy, ox, oc, ky, kx, ic;
+  const int16_t in_off = g.in_off;
+  const int row_dot = g.dil_w == 1 && groups == 1;
+  int oy, ox, oc, ky, kx;
   for (oy = 0; oy < g.out_h; ++oy) {
     for (ox = 0; ox < g.out_w; ++ox) {
       const int y0 = oy * g.stride_h - g.pad_h;
@@ -22,22 +24,29 @@ static void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const int32_
         for (ky = 0; ky < g.k_h; ++ky) {
           const int iy = y0 + g.dil_h * ky;
           if (iy < 0 || iy >= g.in_h) continue;
+          if (row_dot) { /* taps of one filter row are contiguous in input and weights */
+            const int kx0 = x0 < 0 ? -x0 : 0;
+            const int kx1 = g.k_w < g.in_w - x0 ? g.k_w : g.in_w - x0;
+            if (kx1 > kx0) {
+              acc += dot_s8(w + ((oc * g.k_h + ky) * g.k_w + kx0) * g.filt_c,
+                            in + (iy * g.in_w + x0 + kx0) * g.in_c, (kx1 - kx0) * g.filt_c,
+                            in_off);
+            }
+            continue;
+          }
           for (kx = 0; kx < g.k_w; ++kx) {
             const int ix = x0 + g.dil_w * kx;
             const int8_t *xp;
             const int8_t *wp;
             if (ix < 0 || ix >= g.in_w) continue;
-            xp = in + ((int32_t)iy * g.in_w + ix) * g.in_c + cbase;
-            wp = w + (((int32_t)oc * g.k_h + ky) * g.k_w + kx) * g.filt_c;
-            for (ic = 0; ic < g.filt_c; ++ic) {
-              const int16_t xv = (int16_t)(xp[ic] + g.in_off);
-              acc += (int32_t)RD8(wp + ic) * (int32_t)xv;
-            }
+            xp = in + (iy * g.in_w + ix) * g.in_c + cbase;
+            wp = w + ((oc * g.k_h + ky) * g.k_w + kx) * g.filt_c;
+            acc += dot_s8(wp, xp, g.filt_c, in_off);
           }
         }
         if (bias) acc += RD32(bias + oc);
         acc = mul_by_qm(acc, RD32(mult + oc), RD8(shift + oc)) + g.out_off;
-        out[((int32_t)oy * g.out_w + ox) * g.out_c + oc] = clamp_s8(acc, g.act_min, g.act_max);
+        out[(oy * g.out_w + ox) * g.out_c + oc] = clamp_s8(acc, g.act_min, g.act_max);
       }
     }
   }

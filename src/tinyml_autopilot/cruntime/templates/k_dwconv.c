@@ -23,15 +23,14 @@ static void dwconv_s8(const int8_t *in, int8_t *out, const int8_t *w, const int3
             if (iy < 0 || iy >= g.in_h) continue;
             for (kx = 0; kx < g.k_w; ++kx) {
               const int ix = x0 + g.dil_w * kx;
-              int16_t xv;
               if (ix < 0 || ix >= g.in_w) continue;
-              xv = (int16_t)(in[((int32_t)iy * g.in_w + ix) * g.in_c + ic] + g.in_off);
-              acc += (int32_t)RD8(w + ((int32_t)ky * g.k_w + kx) * g.out_c + oc) * (int32_t)xv;
+              acc += MAC16(RD8(w + (ky * g.k_w + kx) * g.out_c + oc),
+                           in[(iy * g.in_w + ix) * g.in_c + ic] + g.in_off);
             }
           }
           if (bias) acc += RD32(bias + oc);
           acc = mul_by_qm(acc, RD32(mult + oc), RD8(shift + oc)) + g.out_off;
-          out[((int32_t)oy * g.out_w + ox) * g.out_c + oc] = clamp_s8(acc, g.act_min, g.act_max);
+          out[(oy * g.out_w + ox) * g.out_c + oc] = clamp_s8(acc, g.act_min, g.act_max);
         }
       }
     }

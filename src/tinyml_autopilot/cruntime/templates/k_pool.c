@@ -21,7 +21,7 @@ static void pool_s8(const int8_t *in, int8_t *out, const pool_geom_t *gp, int is
         int16_t count = 0;
         for (fy = fy0; fy < fy1; ++fy) {
           for (fx = fx0; fx < fx1; ++fx) {
-            const int32_t v = in[((int32_t)(y0 + fy) * g.in_w + (x0 + fx)) * g.ch + c];
+            const int32_t v = in[((y0 + fy) * g.in_w + (x0 + fx)) * g.ch + c];
             if (is_max) {
               if (v > acc) acc = v;
             } else {
@@ -33,7 +33,7 @@ static void pool_s8(const int8_t *in, int8_t *out, const pool_geom_t *gp, int is
         if (!is_max && count > 0) {
           acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
         }
-        out[((int32_t)oy * g.out_w + ox) * g.ch + c] = clamp_s8(acc, g.act_min, g.act_max);
+        out[(oy * g.out_w + ox) * g.ch + c] = clamp_s8(acc, g.act_min, g.act_max);
       }
     }
   }

@@ -6,7 +6,7 @@ static int32_t sat_shl(int32_t x, int exponent) {
   const int32_t threshold = (int32_t)(((uint32_t)1 << (31 - exponent)) - 1u);
   if (x > threshold) return INT32_MAX;
   if (x < -threshold) return INT32_MIN;
-  return x * ((int32_t)1 << exponent);
+  return (int32_t)((uint32_t)x << exponent);
 }
 
 /* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
@@ -28,9 +28,10 @@ static int32_t exp_neg(int32_t a) {
   const int32_t amq = (a & (quarter - 1)) - quarter;
   const int32_t remainder = amq - a;
   int32_t result = exp_quarter(sat_shl(amq, 5));
+  uint32_t bit = (uint32_t)1 << 24;
   int k;
-  for (k = 0; k < 7; ++k) {
-    if (remainder & ((int32_t)1 << (24 + k))) result = srdhm(result, RD32(k_exp_mults + k));
+  for (k = 0; k < 7; ++k, bit <<= 1) {
+    if ((uint32_t)remainder & bit) result = srdhm(result, RD32(k_exp_mults + k));
   }
   return a == 0 ? INT32_MAX : result;
 }
@@ -71,7 +72,7 @@ static void softmax_s8(const int8_t *in, int8_t *out, int rows, int depth, int32
     for (c = 0; c < depth; ++c) {
       const int32_t diff = (int32_t)x[c] - mx;
       if (diff >= diff_min) {
-        const int32_t s = srdhm(diff * ((int32_t)1 << left_shift), mult);
+        const int32_t s = srdhm((int32_t)((uint32_t)diff << left_shift), mult);
         sum += rdpot(exp_neg(s), 12);
       }
     }
@@ -83,7 +84,7 @@ static void softmax_s8(const int8_t *in, int8_t *out, int rows, int depth, int32
     for (c = 0; c < depth; ++c) {
       const int32_t diff = (int32_t)x[c] - mx;
       if (diff >= diff_min) {
-        const int32_t s = srdhm(diff * ((int32_t)1 << left_shift), mult);
+        const int32_t s = srdhm((int32_t)((uint32_t)diff << left_shift), mult);
         const int32_t v = rdpot(srdhm(scale, exp_neg(s)), exponent) - 128;
         y[c] = clamp_s8(v, -128, 127);
       } else {

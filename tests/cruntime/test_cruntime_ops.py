@@ -1,0 +1,149 @@
+"""Every supported op, as a tiny Keras model converted to full int8, compiled to C with host gcc
+and compared byte for byte with TFLite Micro on quantized and random int8 inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyml_autopilot.cruntime import emit_c
+from tinyml_autopilot.cruntime.harness import HOST_CFLAGS, build_host, run_host
+from tinyml_autopilot.cruntime.reference_models import quantize_inputs, to_int8_tflite
+from tinyml_autopilot.cruntime.tflm import tflm_run
+
+keras = pytest.importorskip("keras")
+L = keras.layers
+
+
+def _seq(shape: tuple[int, ...], *layers: object) -> Callable[[], object]:
+    return lambda: keras.Sequential([keras.Input(shape), *layers])
+
+
+# name -> (model factory, expected TFLite ops among the emitted ones)
+CASES: dict[str, tuple[Callable[[], object], set[str]]] = {
+    "fc": (_seq((10,), L.Dense(6)), {"FULLY_CONNECTED"}),
+    "fc_relu": (_seq((10,), L.Dense(7, activation="relu")), {"FULLY_CONNECTED"}),
+    "fc_relu6": (_seq((12,), L.Dense(5, activation="relu6")), {"FULLY_CONNECTED"}),
+    "conv_same_relu": (_seq((6, 7, 3), L.Conv2D(4, 3, padding="same", activation="relu")),
+                       {"CONV_2D"}),
+    "conv_valid_stride2": (_seq((9, 8, 2), L.Conv2D(5, (3, 2), strides=2)), {"CONV_2D"}),
+    "conv_1x1_relu6": (_seq((5, 6, 4), L.Conv2D(3, 1, activation="relu6")), {"CONV_2D"}),
+    "dwconv_same_relu6": (_seq((7, 7, 3), L.DepthwiseConv2D(3, padding="same",
+                                                            activation="relu6")),
+                          {"DEPTHWISE_CONV_2D"}),
+    "dwconv_mult2_stride2": (_seq((8, 9, 2), L.DepthwiseConv2D(3, strides=2, depth_multiplier=2)),
+                             {"DEPTHWISE_CONV_2D"}),
+    "avgpool_same": (_seq((7, 9, 3), L.AveragePooling2D(3, strides=2, padding="same")),
+                     {"AVERAGE_POOL_2D"}),
+    "maxpool_valid": (_seq((8, 6, 4), L.MaxPooling2D(2)), {"MAX_POOL_2D"}),
+    "maxpool_same": (_seq((5, 5, 2), L.MaxPooling2D(2, padding="same")), {"MAX_POOL_2D"}),
+    "reshape_fc": (_seq((4, 3, 2), L.Reshape((24,)), L.Dense(4)), {"FULLY_CONNECTED"}),
+    "softmax": (_seq((9,), L.Dense(5), L.Softmax()), {"SOFTMAX"}),
+    "conv_grouped": (_seq((6, 6, 4), L.Conv2D(6, 3, groups=2, padding="same")), {"CONV_2D"}),
+    "conv1d_pool": (_seq((20, 3), L.Conv1D(4, 3, padding="same", activation="relu"),
+                         L.MaxPooling1D(2), L.Conv1D(4, 3), L.AveragePooling1D(2)),
+                    {"CONV_2D", "EXPAND_DIMS", "MAX_POOL_2D", "AVERAGE_POOL_2D"}),
+}
+
+
+def _randomize(model: object, rng: np.random.Generator) -> None:
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in weights])
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    name = request.param
+    factory, expected = CASES[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    model = factory()
+    _randomize(model, rng)
+    x = rng.normal(0, 1, (300, *model.input_shape[1:])).astype(np.float32)
+    tflite = to_int8_tflite(model, x)
+    return {"name": name, "tflite": tflite, "x": x, "expected": expected, "rng": rng,
+            "dir": tmp_path_factory.mktemp(name)}
+
+
+def test_op_matches_tflm_bit_exact(case: dict) -> None:
+    cm = emit_c(case["tflite"])
+    assert case["expected"] <= set(cm.ops), cm.ops
+    exe = build_host(cm, case["dir"])
+    q = quantize_inputs(case["x"], cm.input_scale, cm.input_zero_point).reshape(300, -1)
+    noise = case["rng"].integers(-128, 128, (100, q.shape[1])).astype(np.int8)
+    inputs = np.concatenate([q, noise])
+    ours = run_host(exe, inputs, int(np.prod(cm.output_shape)))
+    ref = tflm_run(case["tflite"], inputs.reshape(len(inputs), *cm.input_shape[1:]))
+    ref = ref.reshape(len(inputs), -1)
+    diff = np.argwhere(ours != ref)
+    assert diff.size == 0, f"{len(diff)} bytes differ, first at {diff[:3].tolist()}"
+
+
+FLOAT_MAIN = """#include <stdio.h>
+#include "model.h"
+int main(void) {
+  float x[MODEL_INPUT_SIZE], y[MODEL_OUTPUT_SIZE];
+  int8_t q[MODEL_INPUT_SIZE], o[MODEL_OUTPUT_SIZE];
+  int i;
+  while (fread(x, sizeof(float), MODEL_INPUT_SIZE, stdin) == MODEL_INPUT_SIZE) {
+    for (i = 0; i < MODEL_INPUT_SIZE; ++i) q[i] = model_quantize_input(x[i]);
+    if (model_invoke(q, o) != 0) return 2;
+    for (i = 0; i < MODEL_OUTPUT_SIZE; ++i) y[i] = model_dequantize_output(o[i]);
+    fwrite(y, sizeof(float), MODEL_OUTPUT_SIZE, stdout);
+  }
+  return 0;
+}
+"""
+
+
+def test_float_edges_quantize_dequantize(tmp_path: Path) -> None:
+    """A float-in/float-out model: the QUANTIZE/DEQUANTIZE edges become the C helpers."""
+    rng = np.random.default_rng(7)
+    model = keras.Sequential([keras.Input((8,)), L.Dense(6, activation="relu"), L.Dense(3)])
+    _randomize(model, rng)
+    x = rng.normal(0, 2, (400, 8)).astype(np.float32)
+    tflite = to_int8_tflite(model, x, int8_io=False)
+    cm = emit_c(tflite)
+    assert "QUANTIZE" not in cm.ops and "DEQUANTIZE" not in cm.ops
+    cm.write(tmp_path)
+    (tmp_path / "main.c").write_text(FLOAT_MAIN)
+    exe = tmp_path / "runner"
+    subprocess.run(["gcc", *HOST_CFLAGS, "-I", str(tmp_path), str(tmp_path / "model.c"),
+                    str(tmp_path / "main.c"), "-o", str(exe)], check=True)
+    # Saturation beyond int8 (TFLM itself is undefined for |x/scale| >= 2**31, so stay below).
+    x[:5] = [[0.0] * 8, [1e4] * 8, [-1e4] * 8, [1e-9] * 8, [float(cm.input_scale) / 2] * 8]
+    out = subprocess.run([str(exe)], input=x.tobytes(), capture_output=True, check=True).stdout
+    ours = np.frombuffer(out, np.float32).reshape(len(x), 3)
+    ref = tflm_run(tflite, x.reshape(len(x), 1, 8)).reshape(len(x), 3)
+    assert np.array_equal(ours.view(np.int32), ref.astype(np.float32).view(np.int32))
+
+
+def test_header_api_and_cpp_linkage(tmp_path: Path) -> None:
+    model = keras.Sequential([keras.Input((4,)), L.Dense(3), L.Softmax()])
+    _randomize(model, np.random.default_rng(3))
+    cm = emit_c(to_int8_tflite(model, np.random.default_rng(3).normal(size=(50, 4))), "kws")
+    paths = cm.write(tmp_path)
+    assert [p.name for p in paths] == ["kws.h", "kws.c"]
+    for macro in ("KWS_INPUT_SIZE 4", "KWS_OUTPUT_SIZE 3", "KWS_INPUT_SCALE",
+                  "KWS_INPUT_ZERO_POINT", "KWS_OUTPUT_SCALE", "KWS_OUTPUT_ZERO_POINT (-128)",
+                  "KWS_ARENA_BYTES", 'extern "C"'):
+        assert macro in cm.header
+    for fn in ("int kws_invoke(const int8_t *input, int8_t *output);",
+               "int8_t kws_quantize_input(float x);", "float kws_dequantize_output(int8_t q);"):
+        assert fn in cm.header
+    assert "malloc" not in cm.source
+    (tmp_path / "main.cpp").write_text(
+        '#include "kws.h"\nint main() { int8_t i[KWS_INPUT_SIZE] = {0}; int8_t o[3];\n'
+        "  return kws_invoke(i, o) == 0 && kws_dequantize_output(o[0]) >= 0.0f ? 0 : 1; }\n")
+    subprocess.run(["gcc", *HOST_CFLAGS, "-c", str(tmp_path / "kws.c"), "-o",
+                    str(tmp_path / "kws.o")], check=True)
+    subprocess.run(["g++", "-Wall", "-Wextra", "-Werror", "-I", str(tmp_path),
+                    str(tmp_path / "main.cpp"), str(tmp_path / "kws.o"), "-o",
+                    str(tmp_path / "app")], check=True)
+    assert subprocess.run([str(tmp_path / "app")]).returncode == 0

@@ -1,0 +1,115 @@
+"""compile_sketch / simulate_avr against the real Debian toolchain (skipped when absent)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tinyml_autopilot.sandbox.arduino import (
+    compile_sketch,
+    missing_tools,
+    run_process,
+    simulate_avr,
+    tool_available,
+)
+
+HELLO = """#include <avr/sleep.h>
+void setup() {
+  Serial.begin(115200);
+  Serial.println(F("hello from the uno"));
+  Serial.println(6 * 7);
+  Serial.flush();
+  cli();
+  sleep_enable();
+  sleep_cpu();
+}
+void loop() {}
+"""
+
+
+def _sketch(root: Path, name: str, body: str) -> Path:
+    d = root / name
+    d.mkdir(parents=True)
+    (d / f"{name}.ino").write_text(body)
+    return d
+
+
+def _need_avr() -> None:
+    if not (tool_available("arduino-cli") or tool_available("arduino-builder")):
+        pytest.skip("not installed: arduino-cli or arduino-builder")
+
+
+def test_compile_and_simulate_hello(tmp_path: Path) -> None:
+    _need_avr()
+    res = compile_sketch(_sketch(tmp_path, "Hello", HELLO), "arduino:avr:uno", tmp_path / "b")
+    assert res.ok, res.errors
+    assert res.tool in ("arduino-cli", "arduino-builder")
+    assert res.flash_bytes and res.flash_max == 32256
+    assert res.ram_bytes and res.ram_max == 2048
+    assert res.elf and res.elf.exists()
+    if missing := missing_tools("simavr"):
+        pytest.skip(f"not installed: {missing[0]}")
+    sim = simulate_avr(res.elf, timeout=30)
+    assert sim.ok and not sim.timed_out
+    assert "hello from the uno" in sim.output and "42" in sim.output
+    assert "\x1b[" not in sim.output
+
+
+def test_compile_error_is_reported(tmp_path: Path) -> None:
+    _need_avr()
+    bad = "void setup() { undefined_thing(1); }\nvoid loop() {}\n"
+    res = compile_sketch(_sketch(tmp_path, "Broken", bad), "arduino:avr:uno", tmp_path / "b")
+    assert not res.ok and res.elf is None
+    assert any("undefined_thing" in line for line in res.errors), res.errors
+
+
+def test_sketch_too_big_fails(tmp_path: Path) -> None:
+    _need_avr()
+    big = ("const char blob[30000] PROGMEM = {1};\nconst char blob2[4000] PROGMEM = {2};\n"
+           "void setup() { Serial.begin(9600); Serial.print(pgm_read_byte(blob + millis()));"
+           " Serial.print(pgm_read_byte(blob2 + millis())); }\nvoid loop() {}\n")
+    res = compile_sketch(_sketch(tmp_path, "Big", big), "arduino:avr:uno", tmp_path / "b")
+    assert not res.ok
+    assert res.errors
+
+
+def test_unknown_board_without_arduino_cli_is_not_a_pass(tmp_path: Path) -> None:
+    if tool_available("arduino-cli"):
+        pytest.skip("arduino-cli is installed; this covers the fallback path")
+    res = compile_sketch(_sketch(tmp_path, "Hello", HELLO), "esp32:esp32:esp32", tmp_path / "b")
+    assert not res.ok and res.tool == "none"
+    assert "no compiler for board esp32:esp32:esp32 is installed" in res.log
+
+
+def test_simulation_timeout_kills_the_process(tmp_path: Path) -> None:
+    _need_avr()
+    if missing := missing_tools("simavr"):
+        pytest.skip(f"not installed: {missing[0]}")
+    forever = "void setup() { Serial.begin(9600); }\nvoid loop() { Serial.println(1); }\n"
+    res = compile_sketch(_sketch(tmp_path, "Forever", forever), "arduino:avr:uno",
+                         tmp_path / "b")
+    assert res.ok, res.errors
+    sim = simulate_avr(res.elf, timeout=2)
+    assert sim.timed_out and not sim.ok
+    assert "1" in sim.output
+
+
+def test_run_process_timeout_kills_group() -> None:
+    if shutil.which("sh") is None:
+        pytest.skip("not installed: sh")
+    proc = run_process(["sh", "-c", "sleep 30 & sleep 30"], timeout=1)
+    assert proc.timed_out and proc.duration_s < 10
+
+
+def test_arduino_cli_json_sizes_are_read() -> None:
+    """The JSON shape arduino-cli prints with --format json (no arduino-cli needed)."""
+    from tinyml_autopilot.sandbox.arduino import CompileResult, _cli_sizes
+
+    res = CompileResult(ok=True, tool="arduino-cli", log="")
+    _cli_sizes(res, {"success": True, "builder_result": {"executable_sections_size": [
+        {"name": "text", "size": 5110, "max_size": 32256},
+        {"name": "data", "size": 214, "max_size": 2048}]}})
+    assert (res.flash_bytes, res.flash_max, res.ram_bytes, res.ram_max) == (5110, 32256, 214,
+                                                                             2048)
