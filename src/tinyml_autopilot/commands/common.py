@@ -25,14 +25,14 @@ LLM = Annotated[
     str | None, typer.Option("--llm", help="PROVIDER/MODEL (openai/gpt-4o, ollama/qwen2.5-coder:14b) or 'offline'")
 ]
 ApiBase = Annotated[str | None, typer.Option("--api-base", help="base URL of an OpenAI-compatible server")]
-Out = Annotated[Path | None, typer.Option("--out", help="where run folders go [default: ./runs]")]
+Out = Annotated[Path | None, typer.Option("--out", help="where run folders go \\[default: ./runs]")]
 Yes = Annotated[bool | None, typer.Option("--yes", "-y", help="accept proposals without asking")]
-MaxAttempts = Annotated[int | None, typer.Option("--max-attempts", help="code-repair attempts per task [default: 5]")]
+MaxAttempts = Annotated[int | None, typer.Option("--max-attempts", help="code-repair attempts per task \\[default: 5]")]
 Json = Annotated[bool, typer.Option("--json", help="print the result as one JSON object on stdout")]
 Config = Annotated[Path | None, typer.Option("--config", help="config file (TOML or YAML)")]
 Resume = Annotated[Path | None, typer.Option("--resume", help="continue this run folder")]
 Debug = Annotated[bool, typer.Option("--debug", help="show tracebacks and debug logs")]
-LLMTimeout = Annotated[float | None, typer.Option("--llm-timeout", help="seconds per LLM request [default: 120]")]
+LLMTimeout = Annotated[float | None, typer.Option("--llm-timeout", help="seconds per LLM request \\[default: 120]")]
 
 
 def settings_from(config: Path | None = None, **flags: Any):

@@ -1,6 +1,14 @@
-"""The `run` and `demo` commands: all stages chained."""
+"""The `run` and `demo` commands: all stages chained, with a summary and an HTML report."""
 
 from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
 
 from .common import (
     LLM,
@@ -11,30 +19,152 @@ from .common import (
     Debug,
     Description,
     Json,
+    Label,
+    MaxAttempts,
     Out,
     Resume,
     Yes,
-    not_built,
+    console,
+    settings_from,
+    setup_logging,
 )
+
+Window = Annotated[int | None, typer.Option("--window", help="samples per window (time series)")]
+Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz")]
+Epochs = Annotated[int | None, typer.Option("--epochs", help="training epochs [default: the train stage's]")]
+DEMO_BOARD = "uno"
+RESUMED_SETTINGS = ("llm", "api_base", "board", "max_attempts")
 
 
 def run_command(
     data: Data = None,
     description: Description = None,
     board: Board = None,
+    label: Label = None,
+    window: Window = None,
+    rate: Rate = None,
+    epochs: Epochs = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
     yes: Yes = None,
+    max_attempts: MaxAttempts = None,
     json_out: Json = False,
     config: Config = None,
     resume: Resume = None,
     debug: Debug = False,
 ) -> None:
-    """Not built yet."""
-    not_built("run")
+    """Chain data -> train -> convert -> sketch; print a summary and write report.html in the run folder."""
+    from ..errors import UserError
+
+    if resume is None and data is None:
+        raise UserError("no input data: pass --data PATH (or `tinyml-autopilot demo` for bundled data)")
+    if resume is None and board is None:
+        raise UserError("no target board: pass --board ID (`tinyml-autopilot boards` lists them)")
+    inputs = {"data": data, "description": description, "label": label, "window": window, "rate": rate,
+              "epochs": epochs}
+    flags = {"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes, "max_attempts": max_attempts,
+             "debug": debug}
+    chain(inputs, flags, json_out=json_out, config=config, resume=resume)
 
 
-def demo_command(llm: LLM = None, out: Out = None, json_out: Json = False, debug: Debug = False) -> None:
-    """Not built yet."""
-    not_built("demo")
+def demo_command(
+    llm: LLM = None,
+    api_base: ApiBase = None,
+    board: Board = None,
+    out: Out = None,
+    epochs: Epochs = None,
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """The whole pipeline on bundled gesture data for an Arduino Uno, offline unless an LLM is set."""
+    from ..data import DEMO_OPTIONS, demo_dataset
+
+    settings = settings_from(None, out=out)
+    folder = demo_dataset(Path(settings.out) / "demo-data")
+    inputs = {"data": folder, **DEMO_OPTIONS, "epochs": epochs}
+    flags = {"llm": llm, "api_base": api_base, "out": out, "board": board or DEMO_BOARD, "yes": True,
+             "debug": debug}
+    chain(inputs, flags, json_out=json_out, config=None, resume=None)
+
+
+def chain(inputs: dict[str, Any], flags: dict[str, Any], *, json_out: bool, config: Path | None,
+          resume: Path | None) -> None:
+    """Settings, model and run folder (new, or reopened), then every stage, then the summary."""
+    from ..llm import OFFLINE_HINT, get_model
+    from ..runs import Run
+    from ..stages import pipeline
+    from ..stages.base import StageContext
+
+    setup_logging(bool(flags.get("debug")))
+    if resume is not None:
+        flags = _resumed_flags(resume, flags)
+    settings = settings_from(config, **flags)
+    model = get_model(settings)
+    if model.offline and not settings.llm:
+        logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
+    if resume is not None:
+        run = Run.open(resume)
+    else:
+        public = {"arguments": inputs, "settings": settings.model_dump(mode="json", exclude={"api_key"})}
+        run = Run.create(settings.out, "run", public)
+    ctx = StageContext(settings=settings, model=model, run=run, console=console)
+    result = pipeline.run(ctx, **inputs)
+    if json_out:
+        sys.stdout.write(json.dumps(result.as_json(), default=str) + "\n")
+    else:
+        show_summary(run.dir, result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _resumed_flags(resume: Path, flags: dict[str, Any]) -> dict[str, Any]:
+    """On --resume, the model and board the run started with, unless given again."""
+    try:
+        saved = json.loads((resume / "inputs.json").read_text()).get("settings", {})
+    except (OSError, ValueError):
+        saved = {}
+    return flags | {k: saved.get(k) for k in RESUMED_SETTINGS if flags.get(k) is None and saved.get(k) is not None}
+
+
+def show_summary(run_dir: Path, result: Any) -> None:
+    from rich.table import Table
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    stages = Table(title="stages", title_justify="left")
+    for column in ("stage", "status", "time (s)", "attempts", "LLM calls", "tokens in/out", "cost"):
+        stages.add_column(column)
+    for s in summary["stages"]:
+        colour = "green" if s["status"] == "ok" else "red"
+        stages.add_row(s["stage"], f"[{colour}]{s['status']}[/]", _fmt(s.get("wall_s"), ".1f"), str(s["attempts"]),
+                       str(s.get("llm_calls") or 0), f"{s.get('tokens_in') or 0}/{s.get('tokens_out') or 0}",
+                       _money(s.get("cost_usd")))
+    console.print(stages)
+    f, t, board = summary["figures"], summary["totals"], summary.get("board") or {}
+    lines = [
+        f"accuracy float {_fmt(f.get('float_accuracy'), '.3f')}, int8 {_fmt(f.get('int8_accuracy'), '.3f')}",
+        f"model {_fmt(f.get('model_bytes'), ',')} B, arena {_fmt(f.get('arena_bytes'), ',')} B",
+        f"flash {_fmt(f.get('flash_bytes'), ',')} / {_fmt(f.get('flash_max'), ',')} B, "
+        f"RAM {_fmt(f.get('ram_bytes'), ',')} / {_fmt(f.get('ram_max'), ',')} B ({board.get('name', 'no board')})",
+        f"compile: {_verdict(f.get('compile'))}, simulation: {_verdict(f.get('simulation'))}",
+        f"LLM ({summary.get('llm')}): {t['llm_calls']} calls, {t['tokens_in']}+{t['tokens_out']} tokens, "
+        f"cost {_money(t.get('cost_usd'))}; {t['attempts']} attempts in {t['wall_s']:.1f} s",
+    ]
+    for line in lines:
+        console.print(f"  {line}", highlight=False)
+    colour = "green" if result.ok else "red"
+    console.print(f"[{colour}]run: {result.status}[/] {result.message}", highlight=False)
+    console.print(f"  run folder: {run_dir}", highlight=False)
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _money(value: Any) -> str:
+    return "n/a" if value is None else f"${value:.4f}"
+
+
+def _verdict(value: Any) -> str:
+    colour = {"passed": "green", "failed": "red"}.get(value, "yellow")
+    return f"[{colour}]{value or 'not run'}[/]"

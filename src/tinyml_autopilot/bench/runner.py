@@ -1,0 +1,242 @@
+"""Run one stage N times per model, each run an isolated `tinyml-autopilot <stage>` subprocess.
+
+A crashed or hung run is a failure of category "crash"; a finished run (its bench_run.json
+exists) is never run again, so a bench folder can be resumed at any time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from .aggregate import RUN_FILE, read_json
+
+BENCH_STAGES = ("data", "train", "convert", "sketch", "all")
+PREVIOUS = {"train": ("data",), "convert": ("data", "train"), "sketch": ("data", "train", "convert")}
+CONFIG_FILE = "bench.json"
+
+
+@dataclass
+class BenchConfig:
+    stage: str
+    models: list[str]
+    runs: int = 30
+    jobs: int = 1
+    data: str | None = None
+    board: str | None = None
+    description: str | None = None
+    label: str | None = None
+    api_base: str | None = None
+    max_attempts: int | None = None
+    timeout_s: float = 3600.0
+    extra: dict[str, list[str]] = field(default_factory=dict)  # command -> extra arguments of the benched runs
+
+    def validate(self) -> None:
+        if self.stage not in BENCH_STAGES:
+            raise UserError(f"unknown bench stage '{self.stage}': use one of {', '.join(BENCH_STAGES)}")
+        if not self.models:
+            raise UserError("no model to bench: pass --llm PROVIDER/MODEL (repeat it to compare models)")
+        if self.runs < 1 or self.jobs < 1:
+            raise UserError("--runs and --jobs must be at least 1")
+        if not self.data:
+            raise UserError("bench needs the input data: pass --data PATH (a dataset, or a run folder)")
+        if not Path(self.data).exists():
+            raise UserError(f"data {self.data} not found: check --data")
+
+
+def cli_prefix() -> list[str]:
+    """How to start our own command line in a child process (the venv's interpreter, not PATH)."""
+    return [sys.executable, "-m", "tinyml_autopilot.cli"]
+
+
+def slug(model: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", model).strip("_") or "model"
+
+
+def new_bench_dir(out: Path, stage: str) -> Path:
+    folder = Path(out) / f"{datetime.now():%Y%m%d-%H%M%S}-bench-{stage}"
+    folder.mkdir(parents=True, exist_ok=False)
+    return folder.resolve()
+
+
+def save_config(bench_dir: Path, config: BenchConfig) -> None:
+    (bench_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+
+def load_config(bench_dir: Path) -> BenchConfig:
+    info = read_json(Path(bench_dir) / CONFIG_FILE)
+    if not info:
+        raise UserError(f"{bench_dir} is not a bench folder (no {CONFIG_FILE}): check --resume")
+    return BenchConfig(**info)
+
+
+def stage_args(stage: str, config: BenchConfig, data: str, model: str, out: Path) -> list[str]:
+    """The command line of one stage run (`--stage all` runs the chained `run` command)."""
+    name = "run" if stage == "all" else stage
+    args = [name, "--data", data, "--llm", model, "--json", "--yes", "--out", str(out)]
+    takes = options_of(name)
+    wanted = {"board": config.board, "description": config.description, "label": config.label,
+              "api_base": config.api_base if model != "offline" else None, "max_attempts": config.max_attempts,
+              "emit": "c" if name == "convert" and config.board and _portable_c(config.board) else None}
+    for key, value in wanted.items():
+        if value is not None and key in takes:
+            args += [f"--{key.replace('_', '-')}", str(value)]
+    return args + (config.extra.get(name, []) if name == ("run" if config.stage == "all" else config.stage) else [])
+
+
+def options_of(command: str) -> set[str]:
+    """The parameters a stage command takes (they differ between stages)."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"tinyml_autopilot.commands.{'pipeline' if command == 'run' else command}")
+    fn = module.run_command if command == "run" else module.command
+    return set(inspect.signature(fn).parameters)
+
+
+def _portable_c(board_id: str) -> bool:
+    from ..boards import get_board
+
+    return get_board(board_id).runtime == "portable-c"
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    stdout: str
+    stderr: str
+    wall_s: float
+    timed_out: bool = False
+
+
+def run_cli(args: list[str], timeout_s: float, cwd: Path | None = None) -> Outcome:
+    """Run our CLI in its own process group; a timeout kills the whole group."""
+    env = {**os.environ, "COLUMNS": "160", "PYTHONUNBUFFERED": "1"}
+    start = time.monotonic()
+    proc = subprocess.Popen([*cli_prefix(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+        return Outcome(proc.returncode, out, err, round(time.monotonic() - start, 3))
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        return Outcome(None, out or "", err or "", round(time.monotonic() - start, 3), timed_out=True)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def parse_result(stdout: str) -> dict[str, Any] | None:
+    """The one JSON object a `--json` run prints (the last line that parses)."""
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def prepare(config: BenchConfig, bench_dir: Path, log: Callable[[str], None]) -> str:
+    """The input every bench run gets: the data as given, or earlier stages run once offline."""
+    data = str(Path(config.data).resolve())
+    needed = PREVIOUS.get(config.stage, ())
+    if not needed or ready(config.stage, Path(data)):
+        return data
+    given = read_json(Path(data) / "output.json").get("stage") if Path(data).is_dir() else None
+    for stage in needed[needed.index(given) + 1:] if given in needed else needed:
+        out = bench_dir / "prepared" / stage
+        done = _finished_run(out)
+        if done is None:
+            log(f"preparing the {config.stage} input: {stage} (offline, once)")
+            shutil.rmtree(out, ignore_errors=True)
+            result = run_cli(stage_args(stage, config, data, "offline", out), config.timeout_s)
+            done = _finished_run(out)
+            if done is None:
+                raise UserError(f"could not prepare the bench input: the offline {stage} stage failed "
+                                f"({_tail(result.stderr, 1)}); see {out}")
+        data = str(done)
+    return data
+
+
+def ready(stage: str, data: Path) -> bool:
+    """True when `data` can go to `stage` as it is: the previous stage's run folder, or for train
+    (which splits them itself) an .npz with X/y or a processed/ folder."""
+    if data.is_dir() and read_json(data / "output.json").get("stage") == PREVIOUS[stage][-1]:
+        return True
+    return stage == "train" and (data.suffix == ".npz" or (data / "train.npz").is_file())
+
+
+def _finished_run(out: Path) -> Path | None:
+    found = sorted(p.parent for p in out.glob("*/output.json"))
+    return found[-1] if found else None
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_one(config: BenchConfig, bench_dir: Path, data: str, model: str, index: int) -> dict[str, Any]:
+    """One bench run: an isolated subprocess, recorded in bench_run.json whatever happens."""
+    out = bench_dir / "runs" / config.stage / slug(model) / f"{index:02d}"
+    shutil.rmtree(out, ignore_errors=True)  # an unfinished earlier try of this run
+    out.mkdir(parents=True)
+    result = run_cli(stage_args(config.stage, config, data, model, out), config.timeout_s)
+    parsed = parse_result(result.stdout)
+    crashed = result.timed_out or result.returncode not in (0, 1) or parsed is None
+    record = {"stage": config.stage, "model": model, "index": index, "returncode": result.returncode,
+              "status": (parsed or {}).get("status", "crash"), "crashed": crashed,
+              "crash_reason": "timeout" if result.timed_out else (_tail(result.stderr, 3) if crashed else None),
+              "wall_s": result.wall_s, "result": parsed}
+    (out / "stderr.log").write_text(result.stderr)
+    write_record(out, record)
+    return record
+
+
+def write_record(out: Path, record: dict[str, Any]) -> None:
+    """bench_run.json: the run is finished (whatever its outcome) and will not be run again."""
+    (out / RUN_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
+
+
+def pending(config: BenchConfig, bench_dir: Path) -> list[tuple[str, int]]:
+    todo = []
+    for model in config.models:
+        for index in range(1, config.runs + 1):
+            done = bench_dir / "runs" / config.stage / slug(model) / f"{index:02d}" / RUN_FILE
+            if not done.is_file():
+                todo.append((model, index))
+    return todo
+
+
+def run_all(config: BenchConfig, bench_dir: Path, data: str,
+            on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Every pending run, `config.jobs` at a time; `on_done` sees each record as it lands."""
+    records = []
+    with ThreadPoolExecutor(max_workers=config.jobs) as pool:
+        futures = [pool.submit(run_one, config, bench_dir, data, model, index)
+                   for model, index in pending(config, bench_dir)]
+        for future in as_completed(futures):
+            record = future.result()
+            records.append(record)
+            if on_done:
+                on_done(record)
+    return records

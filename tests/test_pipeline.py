@@ -1,0 +1,80 @@
+"""`demo` and `run` end to end through the real CLI: four stages chained, the report, --resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = str(Path(sys.executable).with_name("tinyml-autopilot"))
+STAGES = ["data", "train", "convert", "sketch"]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("TINYML_LLM", None)
+    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One offline demo for the module: bundled data, Uno, real training, compile and simulation."""
+    home = tmp_path_factory.mktemp("demo")
+    result = cli("demo", "--out", str(home / "runs"), "--epochs", "20", "--json", cwd=home)
+    return result, home
+
+
+@pytest.mark.slow
+def test_demo_compiles_and_simulates_an_uno_sketch(demo):
+    result, home = demo
+    assert result.stdout.strip(), result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    run_dir = Path(out["run_dir"])
+    assert out["stages"] == {s: "ok" for s in STAGES}, out.get("message")
+    assert result.returncode == 0 and out["status"] == "ok"
+    assert run_dir.parent == home / "runs" and re.match(r"\d{8}-\d{6}-run-[0-9a-f]{6}$", run_dir.name)
+    for name in [*STAGES, "report.html", "summary.json", "metrics.json"]:
+        assert (run_dir / name).exists(), name
+    verdicts = json.loads((run_dir / "sketch/verdicts.json").read_text())
+    assert verdicts["compile"]["status"] == "passed" and verdicts["simulation"]["status"] == "passed"
+    assert (out["compile"], out["simulation"]) == ("passed", "passed")
+    assert 0 < out["flash_bytes"] <= out["flash_max"] == 32256 and 0 < out["ram_bytes"] <= out["ram_max"] == 2048
+    assert out["float_accuracy"] > 0.5 and out["int8_accuracy"] is not None and out["llm_calls"] == 0
+    assert set(out["stage_seconds"]) == set(STAGES)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["attempts"] >= 4
+    html = (run_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4 and not re.search(r'(src|href)="https?://', html)
+    for title in ("Training curves", "Confusion matrix", "Memory against the board", "Attempt timeline"):
+        assert title in html
+    assert "[4/4] sketch" in result.stderr  # the progress display went to stderr, the JSON alone to stdout
+
+
+@pytest.mark.slow
+def test_resume_runs_only_the_unfinished_stage(demo):
+    result, home = demo
+    run_dir = Path(json.loads(result.stdout)["run_dir"])
+    kept = {s: (run_dir / s / "metrics.json").stat().st_mtime_ns for s in STAGES[:3]}
+    shutil.rmtree(run_dir / "sketch")  # as if the run had stopped before the sketch stage
+    again = cli("run", "--resume", str(run_dir), "--json", cwd=home)
+    out = json.loads(again.stdout)
+    assert out["stages"]["sketch"] == json.loads(result.stdout)["stages"]["sketch"]
+    assert {s: (run_dir / s / "metrics.json").stat().st_mtime_ns for s in STAGES[:3]} == kept
+    assert again.stderr.count("finished earlier, kept") == 3 and (run_dir / "sketch/verdicts.json").is_file()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["board"]["id"] == "uno" and summary["llm"] == "offline"  # taken from the saved run
+
+
+def test_run_without_data_or_board_is_one_line(tmp_path):
+    result = cli("run", "--board", "uno", cwd=tmp_path)
+    assert result.returncode == 2 and "no input data" in result.stderr and "Traceback" not in result.stderr
+    result = cli("run", "--data", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "no target board" in result.stderr
+    result = cli("run", "--resume", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "not a run folder" in result.stderr
