@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from .common import (
     LLM,
     ApiBase,
@@ -9,18 +13,27 @@ from .common import (
     Config,
     Data,
     Debug,
+    Description,
     Json,
     MaxAttempts,
     Out,
     Resume,
     Yes,
-    not_built,
+    run_stage,
 )
+
+FlashKB = Annotated[float | None, typer.Option("--flash-kb", help="flash for the model in KB (overrides the board)")]
+RamKB = Annotated[float | None, typer.Option("--ram-kb", help="RAM for the tensor arena in KB (overrides the board)")]
+Epochs = Annotated[int | None, typer.Option("--epochs", help="upper bound on training epochs [default: 60]")]
 
 
 def command(
     data: Data = None,
     board: Board = None,
+    flash_kb: FlashKB = None,
+    ram_kb: RamKB = None,
+    description: Description = None,
+    epochs: Epochs = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -31,5 +44,11 @@ def command(
     resume: Resume = None,
     debug: Debug = False,
 ) -> None:
-    """Not built yet."""
-    not_built("train")
+    """Train a Keras model on processed data, sized for the board's flash and RAM."""
+    from ..stages import train
+
+    run_stage("train", train.run, json_out=json_out, config=config, resume=resume,
+              inputs={"data": data, "flash_kb": flash_kb, "ram_kb": ram_kb, "description": description,
+                      "epochs": epochs},
+              flags={"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes,
+                     "max_attempts": max_attempts, "debug": debug})

@@ -1,0 +1,90 @@
+"""Checks that depend on the target, not on the conversion code: arena, fit, portable C.
+
+Used after the conversion loop passes, and alone by `convert --check MODEL.tflite`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..checks import tflite
+from ..loop import Finding
+
+
+@dataclass
+class DeviceReport:
+    arena_bytes: int | None = None
+    c_arena_bytes: int | None = None
+    c_weights_bytes: int | None = None
+    c_files: list[Path] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def device_checks(path: Path, info: tflite.ModelInfo, quant: str, board_id: str | None,
+                  c_dir: Path | None) -> DeviceReport:
+    """TFLM arena, portable C (when asked or the board runs it) and flash/RAM fit."""
+    report = DeviceReport()
+    arena = tflite.measure_arena(path)
+    report.arena_bytes = arena.bytes
+    runtime = _runtime(board_id)
+    if arena.error:
+        # float16 / hybrid models are valid TFLite that TFLM cannot run: fatal only when a TFLM target needs it
+        if quant == "int8" or runtime == "tflm":
+            report.findings.append(Finding("arena", arena.error))
+        else:
+            report.notes.append(arena.error)
+    if c_dir is not None or runtime == "portable-c":
+        _portable_c(path, quant, c_dir, report)
+    if board_id:
+        if runtime == "portable-c" and report.c_weights_bytes is not None:
+            report.findings += tflite.fit_findings(board_id, report.c_weights_bytes, report.c_arena_bytes)
+        elif runtime == "tflm" and arena.bytes is not None:
+            report.findings += tflite.fit_findings(board_id, info.model_bytes, arena.bytes)
+    return report
+
+
+def _runtime(board_id: str | None) -> str | None:
+    if not board_id:
+        return None
+    from ..boards import get_board
+
+    return get_board(board_id).runtime
+
+
+def _portable_c(path: Path, quant: str, c_dir: Path | None, report: DeviceReport) -> None:
+    if quant != "int8":
+        report.findings.append(Finding("c_runtime", f"the portable C runtime takes int8 models only, this one is "
+                                       f"{quant}: convert with --quant int8"))
+        return
+    try:
+        from ..cruntime import UnsupportedOpError, emit_c
+    except ImportError as err:
+        report.findings.append(Finding("c_runtime", f"the portable C runtime is not available ({err})"))
+        return
+    try:
+        cmodel = emit_c(path.read_bytes(), prefix="model")
+    except UnsupportedOpError as err:
+        report.findings.append(Finding("c_runtime", str(err).splitlines()[0]))
+        return
+    report.c_arena_bytes, report.c_weights_bytes = cmodel.arena_bytes, cmodel.weights_bytes
+    if c_dir is not None:
+        report.c_files = cmodel.write(c_dir)
+
+
+def finding_line(finding: Finding) -> str:
+    """One printable line (no square brackets: the console would read them as markup)."""
+    return f"{finding.check}: {finding.message}"
+
+
+def check_figures(card: dict[str, Any], findings: list[Finding], report: DeviceReport) -> dict[str, Any]:
+    figures = {k: card.get(k) for k in ("quant", "model_bytes", "arena_bytes", "float_accuracy",
+                                        "converted_accuracy", "accuracy_delta")}
+    if report.c_arena_bytes is not None:
+        figures |= {"c_arena_bytes": report.c_arena_bytes, "c_weights_bytes": report.c_weights_bytes}
+    figures["findings"] = [finding_line(f) for f in findings]
+    if report.notes:
+        figures["notes"] = report.notes
+    return figures

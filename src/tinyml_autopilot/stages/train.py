@@ -1,0 +1,144 @@
+"""The train stage: a Keras model sized for the board, trained in the sandbox, checked here.
+
+The training script (LLM-written, or the built-in template offline) writes model.keras;
+our own evaluation script then loads it in the sandbox and reports shapes, parameters,
+activation memory and accuracies, which the checks compare against the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..loop import CheckFailed, ExecutionFailed, Finding, run_loop
+from ..prompts import render
+from ..runs import write_output
+from .base import StageContext, StageResult
+from .train_budget import Budget, model_budget
+from .train_data import Processed, resolve_processed
+from .train_sandbox import packaged_script, plain, read_json, run_code, run_trusted
+
+SEED = 42
+EPOCHS = 60
+ARTIFACTS = ("model.keras", "training_curves.png", "confusion_matrix.png")
+
+
+@dataclass
+class TrainTask:
+    ctx: StageContext
+    processed: Processed
+    budget: Budget
+    description: str | None = None
+    epochs: int = EPOCHS
+    name: str = "train"
+    language: str = "python"
+
+    def config(self) -> dict[str, Any]:
+        return {"processed_dir": str(self.processed.dir), "input_shape": self.processed.input_shape,
+                "n_classes": self.processed.n_classes, "labels": self.processed.labels,
+                "kind": self.processed.feature_spec.get("kind", "tabular"),
+                "max_params": self.budget.max_params, "max_activation_bytes": self.budget.max_activation_bytes,
+                "epochs": self.epochs, "seed": SEED, "description": self.description}
+
+    def messages(self) -> list[dict[str, str]]:
+        cfg = self.config()
+        prompt = render("train.j2", kind=cfg["kind"], input_shape=cfg["input_shape"], n_classes=cfg["n_classes"],
+                        labels=cfg["labels"], processed_dir=cfg["processed_dir"], description=self.description,
+                        features=self._features(),
+                        budget=self.budget.as_dict(), epochs=self.epochs, seed=SEED)
+        return [{"role": "user", "content": prompt}]
+
+    def _features(self) -> list[str]:
+        spec = self.processed.feature_spec
+        names = spec.get("feature_columns") or spec.get("channels") or []
+        return [str(n) for n in names][:40]
+
+    def template(self) -> str:
+        return packaged_script("train_template.py").read_text()
+
+    def execute(self, code: str, workdir: Path) -> dict[str, Any]:
+        (workdir / "train_config.json").write_text(json.dumps(self.config(), indent=2))
+        run_code(code, workdir, "train.py", self.ctx.settings, readable=[self.processed.dir])
+        if not (workdir / "model.keras").is_file():
+            raise CheckFailed([Finding("model_file", "the script finished but wrote no model.keras in its "
+                                       "working folder: save with model.save('model.keras')")])
+        result = run_trusted("train_evaluate.py", workdir, self.ctx.settings, readable=[self.processed.dir],
+                             args=[str(workdir / "model.keras"), str(self.processed.dir), str(workdir)])
+        evaluation = read_json(workdir / "evaluation.json")
+        if evaluation is None:
+            raise ExecutionFailed(f"evaluating model.keras failed:\n{result.describe()[-2000:]}")
+        return evaluation
+
+    def check(self, outcome: dict[str, Any], workdir: Path) -> None:
+        findings = train_findings(outcome, read_json(workdir / "metrics.json"), self.processed, self.budget)
+        if findings:
+            raise CheckFailed(findings)
+
+
+def train_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None, processed: Processed,
+                   budget: Budget) -> list[Finding]:
+    """Deterministic checks of a trained model against the data and the budget."""
+    if not evaluation.get("loads"):
+        return [Finding("model_load", f"model.keras does not load: {evaluation.get('error', 'unknown error')}")]
+    found = []
+    if evaluation.get("input_shape") != processed.input_shape:
+        found.append(Finding("input_shape", f"model input is {evaluation.get('input_shape')} but the data's "
+                             f"samples are {processed.input_shape}"))
+    if evaluation.get("output_shape") != [processed.n_classes]:
+        found.append(Finding("output_shape", f"model output is {evaluation.get('output_shape')}; it must be "
+                             f"[{processed.n_classes}] (one probability per class)"))
+    if not metrics or not isinstance(metrics.get("val_accuracy"), int | float):
+        found.append(Finding("val_accuracy", "metrics.json with a numeric val_accuracy was not written"))
+    if evaluation.get("params", 0) > budget.max_params:
+        found.append(Finding("params", f"{evaluation['params']} parameters exceed the budget of "
+                             f"{budget.max_params} ({budget.source}): make the model smaller"))
+    if evaluation.get("activation_bytes", 0) > budget.max_activation_bytes:
+        found.append(Finding("activations", f"peak activations of {evaluation['activation_bytes']} elements "
+                             f"exceed {budget.max_activation_bytes} ({budget.source}): use fewer units/filters "
+                             "or stride/pool earlier"))
+    return found
+
+
+def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = None, ram_kb: float | None = None,
+        description: str | None = None, epochs: int | None = None) -> StageResult:
+    run_ = ctx.run
+    processed = resolve_processed(data, run_, ("data",))
+    budget = model_budget(ctx.settings.board, flash_kb, ram_kb)
+    run_.log.info("training for %s: %s inputs, %d classes; budget %d params, %d activation bytes",
+                  budget.source, processed.input_shape, processed.n_classes, budget.max_params,
+                  budget.max_activation_bytes)
+    task = TrainTask(ctx, processed, budget, description, epochs or EPOCHS)
+    result = run_loop(task, ctx.model, run_, ctx.limits)
+    figures: dict[str, Any] = {"attempts": len(result.attempts)}
+    if not result.ok:
+        last = plain(result.attempts[-1].error if result.attempts else None)
+        run_.finish("failed", **figures)
+        return StageResult("train", "failed", run_.dir, figures, f"training failed ({result.stopped_by}): {last}")
+    report = _publish(ctx, result.workdir, processed, budget)
+    figures |= {k: report[k] for k in ("val_accuracy", "test_accuracy", "params")}
+    run_.finish("ok", **figures)
+    return StageResult("train", "ok", run_.dir, figures, f"model.keras in {run_.dir / 'artifacts'}")
+
+
+def _publish(ctx: StageContext, workdir: Path, processed: Processed, budget: Budget) -> dict[str, Any]:
+    run_ = ctx.run
+    for name in ARTIFACTS:
+        if (workdir / name).is_file():
+            shutil.copy2(workdir / name, run_.path("artifacts", name))
+    evaluation = read_json(workdir / "evaluation.json") or {}
+    metrics = read_json(workdir / "metrics.json") or {}
+    report = {"val_accuracy": evaluation.get("val_accuracy"), "test_accuracy": evaluation.get("test_accuracy"),
+              "reported_val_accuracy": metrics.get("val_accuracy"), "params": evaluation.get("params"),
+              "activation_bytes": evaluation.get("activation_bytes"), "input_shape": evaluation.get("input_shape"),
+              "output_shape": evaluation.get("output_shape"), "confusion": evaluation.get("confusion"),
+              "labels": processed.labels, "budget": budget.as_dict(), "model": ctx.model.name}
+    run_.write_json("artifacts/train_report.json", report)
+    spec, labels = processed.dir / "feature_spec.json", processed.dir / "labels.json"
+    write_output(run_, model=run_.path("artifacts", "model.keras"), processed_dir=processed.dir,
+                 feature_spec=spec if spec.is_file() else processed.feature_spec,
+                 labels=labels if labels.is_file() else processed.labels,
+                 board=ctx.settings.board, train_report=run_.path("artifacts", "train_report.json"))
+    return report

@@ -1,0 +1,111 @@
+"""The convert stage on trained fixtures: offline and scripted LLM, all quantization modes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tinyml_autopilot.llm import get_model
+from tinyml_autopilot.runs import Run, read_output
+from tinyml_autopilot.stages import convert
+from tinyml_autopilot.stages.base import StageContext
+from tinyml_autopilot.stages.train_fixtures import cached_train_run
+
+CLI = Path(sys.executable).with_name("tinyml-autopilot")
+TEMPLATE = convert.packaged_script("convert_template.py").read_text()
+pytestmark = pytest.mark.slow
+
+
+def context(settings) -> StageContext:
+    return StageContext(settings, get_model(settings), Run.create(settings.out, "convert"), Console(stderr=True))
+
+
+@pytest.fixture(scope="session")
+def train_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.getbasetemp() / "train-cache"
+
+
+@pytest.mark.parametrize("kind", ["tabular", "timeseries"])
+@pytest.mark.parametrize("quant", ["int8", "float32", "float16", "dynamic"])
+def test_offline_conversion(kind, quant, train_cache, offline_settings):
+    train_run = cached_train_run(kind, train_cache)
+    board = "uno" if quant == "int8" else None
+    settings = offline_settings.model_copy(update={"board": board})
+    result = convert.run(context(settings), data=train_run, quant=quant, emit="c" if board else None)
+    assert result.ok, result.message
+    art = result.run_dir / "artifacts"
+    card = json.loads((art / "model_card.json").read_text())
+    io_dtype = "int8" if quant == "int8" else "float32"
+    assert card["quant"] == quant and card["input_dtype"] == card["output_dtype"] == io_dtype
+    assert card["input_shape"] == [1, 13] if kind == "tabular" else [1, 40, 3]
+    assert card["output_shape"] == [1, 3] and card["labels"] == json.loads(
+        (Path(read_output(train_run, ("train",))["processed_dir"]) / "labels.json").read_text())
+    assert card["accuracy_delta"] <= (1.0 if quant == "int8" else 0.5)
+    assert card["model_bytes"] == (art / "model.tflite").stat().st_size
+    assert all(op["tflm_supported"] for op in card["ops"]) and {"FULLY_CONNECTED", "SOFTMAX"} <= {
+        op["name"] for op in card["ops"]}
+    source = (art / "model_data.cc").read_text()
+    assert "alignas(16) const unsigned char g_model_data[]" in source
+    assert f"const unsigned int g_model_data_len = {card['model_bytes']};" in source
+    assert len(re.findall(r"0x[0-9a-f]{2}", source)) == card["model_bytes"]
+    if quant == "int8":
+        assert card["input_scale"] > 0 and -128 <= card["input_zero_point"] <= 127
+        assert card["arena_bytes"] > 0 and card["c_arena_bytes"] <= 1024 and card["c_weights_bytes"] < 24 * 1024
+        assert "MODEL_INPUT_SIZE" in (art / "c" / "model.h").read_text()
+        assert read_output(result.run_dir, ("convert",))["c_dir"] == str(art / "c")
+    elif quant == "float32":
+        assert card["arena_bytes"] > 0
+    else:  # float16 / hybrid weights are valid TFLite that TFLite Micro cannot run: noted, not fatal
+        assert card["arena_bytes"] is None and "TFLite Micro cannot run" in card["notes"][0]
+
+
+FORGETS_INT8_IO = TEMPLATE.replace("    converter.inference_input_type = tf.int8\n", "").replace(
+    "    converter.inference_output_type = tf.int8\n", "")
+
+
+@pytest.mark.parametrize("kind", ["tabular", "timeseries"])
+def test_llm_conversion_repaired_after_the_tensor_type_check(kind, train_cache, scripted, llm_settings):
+    assert FORGETS_INT8_IO != TEMPLATE
+    server = scripted([f"```python\n{FORGETS_INT8_IO}```", f"Fixed:\n```python\n{TEMPLATE}```"])
+    result = convert.run(context(llm_settings(server)), data=cached_train_run(kind, train_cache), quant="int8")
+    assert result.ok, result.message
+    assert result.figures["attempts"] == 2 and result.figures["accuracy_delta"] <= 1.0
+    first = server.requests[0]["messages"][-1]["content"]
+    assert "inference_input_type = tf.int8" in first and "int8" in first
+    repair = server.requests[1]["messages"][-1]["content"]
+    assert "[tensor_types] input tensor is float32, int8 was asked" in repair
+    attempt = json.loads((result.run_dir / "attempts" / "convert" / "01" / "attempt.json").read_text())
+    assert attempt["category"] == "check" and attempt["checks"] == ["tensor_types"]
+
+
+def test_llm_conversion_other_modes(train_cache, scripted, llm_settings):
+    train_run = cached_train_run("timeseries", train_cache)
+    server = scripted([f"```python\n{TEMPLATE}```"] * 3)
+    for quant in ("float32", "float16", "dynamic"):
+        result = convert.run(context(llm_settings(server)), data=train_run, quant=quant)
+        assert result.ok and result.figures["quant"] == quant and result.figures["attempts"] == 1
+    assert [f'"{q}"' in r["messages"][-1]["content"] for q, r in
+            zip(("float32", "float16", "dynamic"), server.requests, strict=True)] == [True] * 3
+
+
+def test_check_mode_on_a_converted_model(train_cache, offline_settings, tmp_path):
+    train_run = cached_train_run("tabular", train_cache)
+    result = convert.run(context(offline_settings), data=train_run)
+    tflite = result.run_dir / "artifacts" / "model.tflite"
+    proc = subprocess.run([str(CLI), "convert", "--check", str(tflite), "--board", "nano33ble", "--data",
+                           str(train_run), "--json", "--out", str(tmp_path / "runs")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["findings"] == [] and out["quant"] == "int8" and out["arena_bytes"] > 0
+    assert out["float_accuracy"] is not None and out["converted_accuracy"] >= 0.85
+    proc = subprocess.run([str(CLI), "convert", "--check", str(tflite), "--quant", "float32", "--json", "--out",
+                           str(tmp_path / "runs")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "tensor_types: input tensor is int8; float32 keeps float32 inputs and outputs" in json.loads(
+        proc.stdout)["findings"]
