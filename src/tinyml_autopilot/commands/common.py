@@ -76,10 +76,11 @@ def emit(result: Any, json_out: bool) -> None:
         sys.stdout.write(json.dumps(result.as_json(), default=str) + "\n")
         return
     colour = "green" if result.ok else "red"
-    console.print(f"[{colour}]{result.stage}: {result.status}[/] {result.message}")
+    console.print(f"[{colour}]{result.stage}: {result.status}[/]", end=" ")
+    console.print(result.message, markup=False, highlight=False)
     for key, value in result.figures.items():
-        console.print(f"  {key}: {value}")
-    console.print(f"  run folder: {result.run_dir}")
+        console.print(f"  {key}: {value}", markup=False, highlight=False)
+    console.print(f"  run folder: {result.run_dir}", markup=False, highlight=False)
 
 
 def _public(inputs: dict[str, Any], settings: Any) -> dict[str, Any]:
