@@ -309,12 +309,19 @@ def check_arena(ctx: Context) -> Result:
 
 
 def check_budget(ctx: Context) -> Result:
-    f, b = ctx.facts, ctx.board
-    flash_need = f.model_bytes + (TFLM_FLASH_BYTES if ctx.runtime == "tflm" else 0)
+    f, b, consts = ctx.facts, ctx.board, ctx.sketch.consts
+    if ctx.runtime == "tflm":
+        what, flash_need = "model + TFLite Micro", f.model_bytes + TFLM_FLASH_BYTES
+    else:  # the portable C runtime keeps only the weights (MODEL_WEIGHTS_BYTES of model.h) in flash
+        what, flash_need = "model weights", int(consts.get("MODEL_WEIGHTS_BYTES", f.model_bytes))
     if flash_need > b.flash_bytes:
-        return [_f("budget", f"the model ({f.model_bytes} bytes) does not fit the flash of {b.name} "
-                             f"({b.flash_bytes} bytes)")], ""
-    return [], f"model {f.model_bytes} B of {b.flash_bytes} B flash"
+        return [_f("budget", f"the {what} need {flash_need} B of flash but {b.name} has {b.flash_bytes} B")], ""
+    arena = consts.get("MODEL_ARENA_BYTES") if ctx.runtime != "tflm" else None
+    if arena is not None and arena > 0.75 * b.ram_bytes:
+        return [_f("budget", f"the model's activations need {int(arena)} B of {b.name}'s {b.ram_bytes} B RAM: "
+                             "too little is left for the sketch and the stack; train a smaller model")], ""
+    ram = f"; activations {int(arena)} B of {b.ram_bytes} B RAM" if arena is not None else ""
+    return [], f"{what} ~{flash_need} B of {b.flash_bytes} B flash{ram}"
 
 
 CHECK_FUNCS = {

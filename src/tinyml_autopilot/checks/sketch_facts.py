@@ -140,6 +140,12 @@ class FeatureFacts:
     window: int  # samples per inference (1 for tabular data)
     sample_rate_hz: float | None
     scaling: Scaling
+    stride: int | None = None  # samples between window starts in training (None: one window per inference)
+
+    @property
+    def hop(self) -> int:
+        """Samples between inferences on the device: the training stride, never more than the window."""
+        return min(self.window, self.stride) if self.stride and self.stride > 0 else self.window
 
     @property
     def values_per_sample(self) -> int:
@@ -181,10 +187,18 @@ def load_feature_spec(path: Path | None, facts: ModelFacts) -> FeatureFacts:
     method = str(sc.get("method") or "none")
     scaling = Scaling(method, _per_channel(sc.get("offset"), len(names), 0.0),
                       _per_channel(sc.get("scale"), len(names), 1.0))
+    if method != "none" and {len(scaling.offset), len(scaling.scale)} != {len(names)}:
+        raise UserError(f"feature spec {path} scales {len(scaling.offset)}/{len(scaling.scale)} values but lists "
+                        f"{len(names)} channels/features: give one offset and scale per channel")
     if method != "none" and any(abs(s) < 1e-12 for s in scaling.scale):
         raise UserError(f"feature spec {path} has a zero scale: fix its 'scaling'")
-    return FeatureFacts(str(spec.get("kind") or "tabular"), names, size // len(names),
-                        spec.get("sample_rate_hz"), scaling)
+    window = size // len(names)
+    if spec.get("window") and int(spec["window"]) != window:
+        raise UserError(f"feature spec {path} has window {spec['window']} but the model takes {window} samples of "
+                        f"{len(names)} channels: pass the spec that belongs to this model")
+    stride = int(spec["stride"]) if spec.get("stride") and window > 1 else None
+    return FeatureFacts(str(spec.get("kind") or "tabular"), names, window, spec.get("sample_rate_hz"), scaling,
+                        stride)
 
 
 def _per_channel(values: Any, n: int, default: float) -> list[float]:

@@ -107,6 +107,7 @@ def _figures(verdicts: dict[str, Any], attempts: int | None = None) -> dict[str,
         "compiled": comp.get("status") == "passed",
         "flash_used": comp.get("flash_bytes"), "flash_budget": comp.get("flash_budget"),
         "ram_used": comp.get("ram_bytes"), "ram_budget": comp.get("ram_budget"),
+        "ram_peak": sim.get("ram_peak"),
         "simulation_agreement": (f"{sim.get('agree', 0)}/{sim.get('vectors')}" if sim.get("vectors") else None)}
     if attempts is not None:
         out["attempts"] = attempts

@@ -17,7 +17,9 @@ from ...checks.sketch_facts import FeatureFacts, ModelFacts
 ACQUIRE = re.compile(r"^[^\n]*TINYML_ACQUIRE_BEGIN[^\n]*\n(.*?)^[^\n]*TINYML_ACQUIRE_END[^\n]*$", re.S | re.M)
 ACQUIRE_FN = re.compile(r"\bbool\s+(\w+)\s*\(\s*float\s*\*\s*\w+\s*\)")
 PRED = re.compile(r"^PRED\s+(-?\d+)", re.M)
+RAM_FREE = re.compile(r"^RAM_FREE\s+(\d+)", re.M)
 SIM_TIMEOUT_S = 60
+MIN_RAM_FREE = 64  # bytes the simulated run must leave untouched: interrupts and paths the test did not take
 
 
 @dataclass
@@ -100,6 +102,20 @@ def test_build_source(ino: str, raw: np.ndarray, values_per_call: int) -> str | 
 #include <avr/sleep.h>
 #include <avr/interrupt.h>
 #define TV_READ(p) pgm_read_float(p)
+// Paint the free RAM (end of globals up to the stack top) before main(); at the end, the bytes never
+// overwritten are the RAM the sketch left unused (stack + heap low-water mark).
+extern "C" uint8_t _end;
+extern "C" uint8_t __stack;
+extern "C" void tinyml_paint_ram(void) __attribute__((naked, used, section(".init1")));
+void tinyml_paint_ram(void) {{
+  __asm volatile("ldi r30, lo8(_end)\\n ldi r31, hi8(_end)\\n ldi r24, 0xc5\\n ldi r25, hi8(__stack)\\n"
+                 "rjmp 2f\\n1: st Z+, r24\\n2: cpi r30, lo8(__stack)\\n cpc r31, r25\\n brlo 1b\\n breq 1b\\n");
+}}
+static unsigned int tinyml_ram_free(void) {{
+  const uint8_t *p = &_end;
+  while (p <= &__stack && *p == 0xc5) p++;
+  return (unsigned int)(p - &_end);
+}}
 #else
 #define PROGMEM
 #define TV_READ(p) (*(p))
@@ -111,6 +127,10 @@ static unsigned int tinyml_tv_pos = 0;
 
 bool {name}(float *raw) {{
   if (tinyml_tv_pos >= {len(flat)}u) {{
+#if defined(__AVR__)
+    Serial.print("RAM_FREE ");
+    Serial.println(tinyml_ram_free());
+#endif
     Serial.println("END");
     Serial.flush();
 #if defined(__AVR__)
@@ -153,6 +173,8 @@ class SimVerdict:
     agree: int = 0
     mismatches: list[dict[str, int]] = field(default_factory=list)
     source: str = ""
+    ram_free: int | None = None  # RAM never written during the simulated run (painted-stack measurement)
+    ram_peak: int | None = None  # board RAM minus ram_free: globals + deepest stack + heap
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
@@ -189,14 +211,30 @@ def simulate(sketch_dir: Path, board: Board, workdir: Path, facts: ModelFacts, f
     (workdir / "simulation.log").write_text(sim.output)
     got = [int(p) for p in PRED.findall(sim.output)]
     expected = host_predictions(facts, features, raw)
-    return _compare(expected, got, sim, source)
+    verdict = _compare(expected, got, sim, source)
+    return _check_ram(verdict, sim.output, board)
+
+
+def _check_ram(v: SimVerdict, output: str, board: Board) -> SimVerdict:
+    m = RAM_FREE.search(output)
+    if m is None:
+        return v
+    v.ram_free = int(m.group(1))
+    v.ram_peak = board.ram_bytes - v.ram_free
+    v.message += f"; RAM used at peak {v.ram_peak}/{board.ram_bytes} B (globals + stack)"
+    if v.status == "passed" and v.ram_free < MIN_RAM_FREE:
+        v.status = "failed"
+        v.message = (f"the stack came within {v.ram_free} B of the globals ({v.ram_peak} of {board.ram_bytes} B "
+                     f"RAM used at peak; keep {MIN_RAM_FREE} B free): shrink buffers and local arrays")
+    return v
 
 
 def _compare(expected: np.ndarray, got: list[int], sim: Any, source: str) -> SimVerdict:
     n = len(expected)
     if sim.timed_out and len(got) < n:
         return SimVerdict("failed", f"simavr timed out after {SIM_TIMEOUT_S}s with {len(got)} of {n} predictions "
-                          f"(last output: {sim.output[-300:]!r})", vectors=n, source=source)
+                          f"(last output: {sim.output[-300:]!r}): the sketch hung or crashed; on AVR this is often "
+                          "the stack running into the globals", vectors=n, source=source)
     if len(got) != n:
         return SimVerdict("failed", f"the test build printed {len(got)} 'PRED <index>' lines for {n} vectors "
                           f"(output tail: {sim.output[-300:]!r})", vectors=n, source=source)

@@ -44,6 +44,7 @@ class AppSpec(BaseModel):
     channels: list[str]
     sample_rate_hz: float | None = None
     window: int = Field(ge=1)
+    stride: int | None = Field(None, ge=1, description="samples between inferences (sliding window); default: window")
     scaling: ScalingSpec
     threshold: float = Field(0.5, ge=0, le=1)
     output: Literal["serial", "led", "ble"] = "serial"
@@ -80,23 +81,31 @@ def default_spec(inp: Inputs) -> AppSpec:
         name=sketch_name(inp.name), description=inp.description or f"classify {', '.join(inp.facts.labels)}",
         board=board.id, runtime=inp.runtime, input_source=source, sensor_id=sensor.id if sensor else None,
         headers=headers, libraries=libraries, setup_code=setup, read_code=read, channels=feats.channels,
-        sample_rate_hz=rate, window=feats.window,
+        sample_rate_hz=rate, window=feats.window, stride=feats.hop,
         scaling=ScalingSpec(method=feats.scaling.method, offset=feats.scaling.offset, scale=feats.scaling.scale),
         output=inp.output, alert_label=inp.facts.labels[-1], labels=inp.facts.labels)
 
 
-def _pacing(rate: float | None) -> str:
+def _pacing(rate: float | None) -> tuple[str, str]:
+    """(wait, advance): skip until a sample period has passed; advance the clock once a sample was read.
+
+    Advancing by whole periods keeps the average rate at `rate` (no drift from loop overhead)."""
     if not rate:
-        return ""
+        return "", ""
     period = int(1_000_000 / rate)
-    return (f"static unsigned long last_us = 0;\nif (micros() - last_us < {period}UL) return false;\n"
-            "last_us = micros();\n")
+    wait = "static unsigned long next_us = 0;\nif ((long)(micros() - next_us) < 0) return false;\n"
+    advance = (f"next_us += {period}UL;\n"
+               f"if ((long)(micros() - next_us) > {period}L) next_us = micros();  // fell behind: restart\n")
+    return wait, advance
 
 
 def _acquisition(inp: Inputs, sensor) -> tuple[str, str, list[str], list[str]]:
     n = inp.features.values_per_sample
     if sensor is None:
-        read = (f"if (Serial.available() <= 0) return false;\nfor (int i = 0; i < {n}; i++) "
+        # Skip separators and line ends first, so a trailing newline is not taken for a sample.
+        read = ("while (Serial.available() > 0 && !isdigit(Serial.peek()) && Serial.peek() != '-' &&\n"
+                "       Serial.peek() != '.') Serial.read();\n"
+                f"if (Serial.available() <= 0) return false;\nfor (int i = 0; i < {n}; i++) "
                 "raw[i] = Serial.parseFloat();\nreturn true;")
         return "", read, [], []
     rate = inp.features.sample_rate_hz or (50.0 if inp.features.window > 1 else 10.0)
@@ -110,11 +119,13 @@ def _acquisition(inp: Inputs, sensor) -> tuple[str, str, list[str], list[str]]:
             f"raw[{i}] = v[{3 * calls.index(IMU_CALLS[c][0]) + IMU_CALLS[c][1]}];"
             for i, c in enumerate(inp.features.channels)] + ["return true;"]
         setup = 'if (!IMU.begin()) {\n  Serial.println("IMU init failed");\n  while (true) delay(1000);\n}'
-        return setup, _pacing(rate) + "\n".join(body), [sensor.header], [sensor.library]
+        wait, advance = _pacing(rate)
+        return setup, wait + "\n".join(body[:-1]) + "\n" + advance + body[-1], [sensor.header], [sensor.library]
     if sensor.kind == "analog":
         pins = sensor.channels
+        wait, advance = _pacing(rate)
         body = "\n".join(f"raw[{i}] = analogRead({pins[i % len(pins)]});" for i in range(n))
-        return "", _pacing(rate) + body + "\nreturn true;", [], []
+        return "", wait + body + "\n" + advance + "return true;", [], []
     raise UserError(f"sensor '{sensor.id}' ({sensor.kind}) has no built-in reading code: write it in a spec file "
                     "(read_code) and pass --spec-file, or use --sensor serial")
 
@@ -145,6 +156,8 @@ def spec_findings(spec: AppSpec, inp: Inputs) -> list[Finding]:
         add(f"labels must be the model's, in output order: {f.labels}")
     if spec.window * len(spec.channels) != f.input_size:
         add(f"window ({spec.window}) x channels ({len(spec.channels)}) must equal the model input size {f.input_size}")
+    if spec.stride is not None and spec.stride > spec.window:
+        add(f"stride ({spec.stride}) must be between 1 and the window ({spec.window}) samples")
     if spec.channels != feats.channels:
         add(f"channels must be the feature spec's, in order: {feats.channels}")
     if spec.scaling.method != feats.scaling.method or not _same(spec.scaling.offset, feats.scaling.offset) \
