@@ -31,6 +31,7 @@ from .common import (
 
 Window = Annotated[int | None, typer.Option("--window", help="samples per window (time series)")]
 Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz")]
+Stride = Annotated[int | None, typer.Option("--stride", help="samples between window starts (time series)")]
 Epochs = Annotated[int | None, typer.Option("--epochs", help="training epochs [default: the train stage's]")]
 DEMO_BOARD = "uno"
 RESUMED_SETTINGS = ("llm", "api_base", "board", "max_attempts")
@@ -42,6 +43,7 @@ def run_command(
     board: Board = None,
     label: Label = None,
     window: Window = None,
+    stride: Stride = None,
     rate: Rate = None,
     epochs: Epochs = None,
     llm: LLM = None,
@@ -61,8 +63,8 @@ def run_command(
         raise UserError("no input data: pass --data PATH (or `tinyml-autopilot demo` for bundled data)")
     if resume is None and board is None:
         raise UserError("no target board: pass --board ID (`tinyml-autopilot boards` lists them)")
-    inputs = {"data": data, "description": description, "label": label, "window": window, "rate": rate,
-              "epochs": epochs}
+    inputs = {"data": data, "description": description, "label": label, "window": window, "stride": stride,
+              "rate": rate, "epochs": epochs}
     flags = {"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes, "max_attempts": max_attempts,
              "debug": debug}
     chain(inputs, flags, json_out=json_out, config=config, resume=resume)
