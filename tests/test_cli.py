@@ -102,3 +102,22 @@ def test_startup_is_fast():
     start = time.perf_counter()
     cli("--help")
     assert time.perf_counter() - start < 5  # generous: the figure itself is printed by benchmarks/startup_bench.py
+
+
+def test_resume_reuses_the_saved_arguments(tmp_path):
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv(tmp_path / "iris.csv", index=False)
+    out = str(tmp_path / "runs")
+    first = cli("data", "--data", "iris.csv", "--label", "target", "--llm", "offline", "--out", out, "--json",
+                cwd=tmp_path)
+    run_dir = json.loads(first.stdout)["run_dir"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    again = cli("data", "--resume", run_dir, "--json", cwd=elsewhere)
+    result = json.loads(again.stdout)
+    assert again.returncode == 0 and result["status"] == "ok" and result["run_dir"] == run_dir
+    saved = json.loads((Path(run_dir) / "inputs.json").read_text())
+    assert saved["arguments"]["data"] == str(tmp_path / "iris.csv")  # stored absolute: resumable from anywhere
+    assert saved["settings"]["llm"] == "offline"

@@ -59,6 +59,9 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     from ..stages.base import StageContext
 
     setup_logging(bool(flags.get("debug")))
+    inputs = {k: (v.resolve() if isinstance(v, Path) else v) for k, v in inputs.items()}
+    if resume is not None:
+        inputs, flags = _resumed(Run.open(resume), runner, inputs, flags)
     settings = settings_from(config, **flags)
     model = get_model(settings)
     if model.offline and not settings.llm:
@@ -69,6 +72,26 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     emit(result, json_out)
     if not result.ok:
         raise typer.Exit(1)
+
+
+RESUMED_SETTINGS = ("llm", "api_base", "board", "max_attempts", "out")
+
+
+def _resumed(run: Any, runner: Callable[..., Any], inputs: dict[str, Any], flags: dict[str, Any]):
+    """On --resume, what is not given again comes from the run's inputs.json."""
+    import inspect
+
+    saved = json.loads((run.dir / "inputs.json").read_text())
+    arguments, settings = saved.get("arguments", {}), saved.get("settings", {})
+    types = {name: str(p.annotation) for name, p in inspect.signature(runner).parameters.items()}
+    for key, value in inputs.items():
+        if value is None and arguments.get(key) is not None:
+            old = arguments[key]
+            inputs[key] = Path(old) if "Path" in types.get(key, "") and isinstance(old, str) else old
+    for key in RESUMED_SETTINGS:
+        if flags.get(key) is None and settings.get(key) is not None:
+            flags[key] = settings[key]
+    return inputs, flags
 
 
 def emit(result: Any, json_out: bool) -> None:
