@@ -113,3 +113,23 @@ def test_readable_inputs_under_tmp_are_visible_read_only(tmp_path):
     result = _run(tmp_path, code, readable=[data])
     assert result.ok and result.stdout.split() == ["1,2", "read-only"]
     assert data.read_text() == "a,b\n1,2\n"
+
+
+@needs_bwrap
+def test_a_python_installed_under_tmp_still_runs(tmp_path):
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from tinyml_autopilot.sandbox.python import run_python\n"
+            "work = Path(sys.argv[1]); (work / 's.py').write_text('import sys; print(sys.prefix)')\n"
+            "r = run_python(work / 's.py', work, timeout_s=30, memory_mb=512)\n"
+            "print(r.returncode, r.stdout.strip(), r.stderr.strip())\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PYTHONPATH": ":".join(sys.path[1:])}
+    result = subprocess.run([str(venv / "bin" / "python"), "-c", code, str(work)], capture_output=True, text=True,
+                            env=env)
+    assert result.stdout.split()[:2] == ["0", str(venv)], result.stdout + result.stderr

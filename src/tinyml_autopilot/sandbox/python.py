@@ -114,7 +114,9 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
 def _bwrap_prefix(workdir: Path, readable: list[Path]) -> list[str]:
     cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
-    for path in readable:  # inputs under /tmp would otherwise be hidden by the fresh /tmp
+    # Anything under /tmp would be hidden by the fresh /tmp: the inputs, and the Python
+    # installation itself when the tool lives there (a checkout in /tmp, say).
+    for path in _python_paths() + [Path(p) for p in readable]:
         path = Path(path).resolve()
         if path.exists() and not _inside(path, workdir):
             cmd += ["--ro-bind", str(path), str(path)]
@@ -122,6 +124,13 @@ def _bwrap_prefix(workdir: Path, readable: list[Path]) -> list[str]:
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--new-session", "--die-with-parent", "--"]
     return cmd
+
+
+def _python_paths() -> list[Path]:
+    found = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent}
+    found |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
+    tmp = Path("/tmp").resolve()
+    return sorted(p.resolve() for p in found if _inside(p.resolve(), tmp) and p.resolve() != tmp)
 
 
 def _inside(path: Path, folder: Path) -> bool:
