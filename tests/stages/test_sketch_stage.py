@@ -212,3 +212,40 @@ def test_boards_lists_the_catalogue_as_table_and_json(tmp_path):
     assert {"nano33ble", "nano33ble_rev2", "nano_rp2040_connect", "esp32", "portenta_h7", "uno", "nano",
             "mega2560"} <= set(ids)
     assert ids["uno"]["runtime"] == "portable-c" and ids["nano33ble_tinymlx"]["tflm_api"] == "errorreporter"
+
+
+def _sub(pattern: str, replacement: str):
+    import re
+
+    return lambda code: re.sub(pattern, replacement, code, count=1)
+
+
+FAILURE_MODES = {
+    "wrong resolver count": (_sub(r"MicroMutableOpResolver<\d+>", "MicroMutableOpResolver<1>"), "resolver_count"),
+    "uint8 input": (_sub(r"memcpy\(input->data\.int8", "memcpy(input->data.uint8"), "quantization"),
+    "wrong zero point": (_sub(r"kInputZeroPoint = -?\d+", "kInputZeroPoint = 99"), "quantization"),
+    "wrong label count": (lambda code: _sub(r"kNumClasses = 3;", "kNumClasses = 2;")(
+        _sub(r'\{"idle", "walk", "run"\}', '{"idle", "walk"}')(code)), "label_count"),
+    "class count constant too small": (_sub(r"kNumClasses = 3;", "kNumClasses = 2;"), "label_count"),
+    "wrong scaling constants": (_sub(r"kFeatureOffset\[kChannels\] = \{[\d.]+f", "kFeatureOffset[kChannels] = {0.5f"),
+                                "feature_scaling"),
+    "arena too small": (_sub(r"kTensorArenaSize = \d+", "kTensorArenaSize = 512"), "arena_size"),
+}
+
+
+@pytest.mark.parametrize("mode", list(FAILURE_MODES))
+def test_llm_failure_mode_is_caught_by_its_check_and_repaired(scripted, llm_settings, mode):
+    """Each known way LLM-written sketches go wrong, replayed over HTTP: caught by name, then repaired."""
+    mutate, check = FAILURE_MODES[mode]
+    spec, good = replies_for("nano33ble")
+    bad = mutate(good)
+    assert bad != good
+    server = scripted([spec, fenced(bad), fenced(good)])
+    result = sketch.run(ctx_for(llm_settings(server, max_attempts=3)), data=fm.convert_run(), board="nano33ble",
+                        name="activity")
+    assert result.ok, result.message
+    attempts = [json.loads(p.read_text()) for p in sorted((result.run_dir / "attempts" / "sketch").glob(
+        "*/attempt.json"))]
+    assert [a["status"] for a in attempts] == ["failed", "ok"]
+    assert check in attempts[0]["checks"], attempts[0]
+    assert f"[{check}]" in server.requests[2]["messages"][-1]["content"]

@@ -97,6 +97,10 @@ def check_label_count(ctx: Context) -> Result:
         return None
     name, labels = max(tables.items(), key=lambda kv: _overlap(kv[1], f.labels))
     lines = s.lines(rf"\b{re.escape(name)}\s*\[")
+    declared = s.array_sizes().get(name)
+    if declared is not None and int(declared) != f.output_size:
+        return [Finding("label_count", f"{name} is declared with {int(declared)} entries but the model outputs "
+                                       f"{f.output_size} classes ({', '.join(f.labels)})", lines)], ""
     if len(labels) != f.output_size:
         return [Finding("label_count", f"{name} has {len(labels)} labels but the model outputs {f.output_size} "
                                        f"classes ({', '.join(f.labels)})", lines)], ""
