@@ -115,3 +115,10 @@ def test_bench_refuses_bad_options_with_one_line(tmp_path):
                             text=True, cwd=tmp_path)
     assert result.returncode == 2 and "unknown bench stage 'flash'" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
+
+
+def test_offline_bench_on_the_bundled_data_needs_no_arguments_but_the_stage(tmp_path):
+    summary = bench("--stage", "data", "--runs", "2", "--jobs", "2", "--out", str(tmp_path), "--json", cwd=tmp_path)
+    (row,) = summary["summary"]
+    assert (row["stage"], row["model"], row["runs"], row["successes"]) == ("data", "offline", 2, 2)
+    assert (Path(summary["files"]["summary_csv"]).parents[1] / "demo-data" / "wave.csv").is_file()

@@ -75,9 +75,18 @@ def command(
     else:
         if not stage:
             raise UserError("which stage to bench? pass --stage data|train|convert|sketch|all")
+        bundled = "data" not in given
+        if bundled:  # the bundled demo dataset, so a bench runs with no data of one's own
+            given.update(data="(bundled demo data)", label="file name", board=given.get("board", "uno"))
         config = BenchConfig(stage=stage, models=given.pop("models", ["offline"]), **given)
-        config.validate()  # before the bench folder is made
+        if not bundled:
+            config.validate()  # before the bench folder is made
         bench_dir = new_bench_dir(out or Path("runs"), stage)
+        if bundled:
+            from ..data import DEMO_OPTIONS, demo_dataset
+
+            config.data = str(demo_dataset(bench_dir / "demo-data"))
+            config.description = config.description or DEMO_OPTIONS["description"]
     if stage_args:
         import shlex
 
