@@ -89,3 +89,16 @@ def test_offline_is_the_default(tmp_path):
     from tinyml_autopilot.config import load_settings
 
     assert get_model(load_settings({}, cwd=tmp_path)).offline
+
+
+def test_trace_export_keys_without_the_package_do_not_break_calls(scripted, llm_settings, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", "pk-lf-test-123456")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-test-123456")
+    server = scripted(["still answered"])
+    reply = get_model(llm_settings(server)).complete(MESSAGES)
+    assert reply.text == "still answered"
+    import litellm
+
+    assert ("langfuse" in litellm.success_callback) == (importlib.util.find_spec("langfuse") is not None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -161,7 +163,10 @@ def _tracing(litellm) -> None:
     if os.environ.get("LANGSMITH_API_KEY"):
         wanted.append("langsmith")
     for name in wanted:
-        if name not in litellm.success_callback:
+        if importlib.util.find_spec(name) is None:
+            logging.getLogger(__name__).warning("%s keys are set but the %s package is not installed: "
+                                                "pip install %s to export traces there", name, name, name)
+        elif name not in litellm.success_callback:
             litellm.success_callback.append(name)
 
 
