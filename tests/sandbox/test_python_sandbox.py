@@ -133,3 +133,22 @@ def test_a_python_installed_under_tmp_still_runs(tmp_path):
     result = subprocess.run([str(venv / "bin" / "python"), "-c", code, str(work)], capture_output=True, text=True,
                             env=env)
     assert result.stdout.split()[:2] == ["0", str(venv)], result.stdout + result.stderr
+
+
+def test_without_bubblewrap_a_plain_subprocess_keeps_the_limits(tmp_path):
+    """On a machine without bwrap (here: bwrap taken off PATH) the same limits hold, with a warning."""
+    import subprocess
+    import sys
+
+    code = ("import logging, sys\nfrom pathlib import Path\nlogging.basicConfig()\n"
+            "from tinyml_autopilot.sandbox.python import isolation, run_python\n"
+            "work = Path(sys.argv[1])\n"
+            "(work / 'loop.py').write_text('while True: pass')\n"
+            "(work / 'big.py').write_text('x = bytearray(10 * 1024**3)')\n"
+            "slow = run_python(work / 'loop.py', work, timeout_s=1)\n"
+            "big = run_python(work / 'big.py', work, memory_mb=512)\n"
+            "print(isolation(), slow.timed_out, big.out_of_memory)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                            env={"PATH": str(tmp_path / "empty")}, timeout=60)
+    assert result.stdout.split() == ["subprocess", "True", "True"], result.stderr
+    assert "bubblewrap is not usable here" in result.stderr
