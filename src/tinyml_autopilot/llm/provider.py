@@ -87,14 +87,15 @@ class LiteLLMModel:
             except Exception as err:  # provider said no: key, model, request
                 self._record(run, parent, tags, messages, None, start, retries, err)
                 raise self._explain(err) from err
+        end = time.perf_counter()
         done = Completion(
             text=response.choices[0].message.content or "",
             model=self.name,
             tokens_in=getattr(response.usage, "prompt_tokens", 0) or 0,
             tokens_out=getattr(response.usage, "completion_tokens", 0) or 0,
             cost_usd=_cost(litellm, response),
-            latency_s=round(time.perf_counter() - start, 4),
-            network_s=round(time.perf_counter() - t0, 4),
+            latency_s=round(end - start, 4),
+            network_s=round(end - t0, 4),
             retries=retries,
         )
         self._record(run, parent, tags, messages, done, start, retries, None)
