@@ -105,6 +105,11 @@ class _DotEnvSource(PydanticBaseSettingsSource):
         return {k: v for k, v in self.values.items() if k in self.settings_cls.model_fields}
 
 
+def loaded_files() -> list[Path]:
+    """The config and .env files the settings were read from (they may hold API keys)."""
+    return [p for p in _FILES.values() if p is not None]
+
+
 def find_config(explicit: Path | None, cwd: Path | None = None) -> Path | None:
     if explicit is not None:
         if not explicit.is_file():

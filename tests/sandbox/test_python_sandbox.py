@@ -152,3 +152,31 @@ def test_without_bubblewrap_a_plain_subprocess_keeps_the_limits(tmp_path):
                             env={"PATH": str(tmp_path / "empty")}, timeout=60)
     assert result.stdout.split() == ["subprocess", "True", "True"], result.stderr
     assert "bubblewrap is not usable here" in result.stderr
+
+
+@needs_bwrap
+def test_files_holding_keys_are_not_readable(tmp_path, monkeypatch):
+    import tempfile
+
+    from tinyml_autopilot.config import load_settings
+
+    # outside /tmp: the sandbox's /tmp is its own, so files there are hidden anyway
+    project = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="tinyml-test-"))
+    try:
+        (project / ".env").write_text("OPENAI_API_KEY=sk-in-dotenv-123456\n")
+        config = project / "conf" / "elsewhere.toml"
+        config.parent.mkdir()
+        config.write_text('api_key = "sk-in-config-123456"\n')
+        (project / "data.csv").write_text("a\n1\n")
+        monkeypatch.chdir(project)
+        load_settings({}, config=config, cwd=project)
+        files = (project / ".env", config, project / "data.csv")
+        code = "".join(f"try:\n    print(repr(open({str(p)!r}).read()))\nexcept OSError:\n    print('denied')\n"
+                       for p in files)
+        result = _run(tmp_path, code)
+    finally:
+        shutil.rmtree(project)
+    hidden, readable = result.stdout.split()[:2], result.stdout.split()[2:]
+    assert result.ok and all(h in ("''", "denied") for h in hidden), result.stdout + result.stderr
+    assert readable == ["'a\\n1\\n'"]
+    assert "sk-in" not in result.stdout

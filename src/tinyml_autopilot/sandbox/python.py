@@ -120,10 +120,20 @@ def _bwrap_prefix(workdir: Path, readable: list[Path]) -> list[str]:
         path = Path(path).resolve()
         if path.exists() and not _inside(path, workdir):
             cmd += ["--ro-bind", str(path), str(path)]
+    for secret in _secret_files():  # the system is readable, the files holding our keys are not
+        cmd += ["--ro-bind", "/dev/null", str(secret)]
     cmd += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir),
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--new-session", "--die-with-parent", "--"]
     return cmd
+
+
+def _secret_files() -> list[Path]:
+    from ..config import CONFIG_NAMES, loaded_files
+
+    candidates = [Path.cwd() / name for name in (".env", *CONFIG_NAMES)] + loaded_files()
+    candidates.append(Path.home() / ".netrc")
+    return sorted({p.resolve() for p in candidates if p.is_file()})
 
 
 def _python_paths() -> list[Path]:
