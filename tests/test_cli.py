@@ -121,3 +121,16 @@ def test_resume_reuses_the_saved_arguments(tmp_path):
     saved = json.loads((Path(run_dir) / "inputs.json").read_text())
     assert saved["arguments"]["data"] == str(tmp_path / "iris.csv")  # stored absolute: resumable from anywhere
     assert saved["settings"]["llm"] == "offline"
+
+
+def test_usage_errors_are_click_messages_with_exit_2():
+    bad_value = cli("bench", "--runs", "abc")
+    assert bad_value.returncode == 2 and "Invalid value for '--runs'" in bad_value.stderr
+    unknown = cli("nosuchcommand")
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr
+    assert "internal error" not in bad_value.stderr + unknown.stderr
+
+
+def test_brackets_in_messages_are_shown_verbatim(tmp_path):
+    result = cli("train", "--data", "x[/y]", cwd=tmp_path)
+    assert result.returncode == 2 and "x[/y] does not exist" in result.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tinyml_autopilot.llm import get_model
 from tinyml_autopilot.loop import CheckFailed, ExecutionFailed, Finding, Limits, extract_code, run_loop
 from tinyml_autopilot.runs import Run
@@ -133,3 +135,26 @@ def test_api_key_never_reaches_the_run_folder(scripted, llm_settings, tmp_path, 
         if path.is_file():
             text = path.read_text(errors="replace")
             assert key not in text and "sk-ant-other-secret-987" not in text, path
+
+
+def test_an_interrupted_attempt_is_tried_again_on_resume(scripted, llm_settings, tmp_path):
+    from tinyml_autopilot.llm import LLMError
+
+    server = scripted([CRASH, {"status": 401}])
+    run = Run.create(tmp_path / "runs", "test")
+    with pytest.raises(LLMError):  # attempt 2 never got an answer
+        run_loop(AnswerTask(), get_model(llm_settings(server, llm_retries=0)), run, Limits(max_attempts=2))
+    assert json.loads((run.dir / "attempts/answer/02/attempt.json").read_text())["status"] == "interrupted"
+    server.queue(GOOD)
+    again = run_loop(AnswerTask(), get_model(llm_settings(server)), Run.open(run.dir), Limits(max_attempts=2))
+    assert again.ok and [a.status for a in again.attempts] == ["failed", "ok"]
+    assert (run.dir / "attempts/answer/02-interrupted/attempt.json").is_file()
+    assert "NameError" in server.requests[-1]["messages"][-1]["content"]
+
+
+def test_offline_resume_after_an_interruption_runs_the_template(offline_settings, tmp_path):
+    run = Run.create(tmp_path / "runs", "test")
+    (run.dir / "attempts/answer/01").mkdir(parents=True)
+    (run.dir / "attempts/answer/01/attempt.json").write_text(json.dumps({"number": 1, "status": "interrupted"}))
+    result = run_loop(AnswerTask(), get_model(offline_settings), Run.open(run.dir), Limits())
+    assert result.ok and result.outcome == "42"

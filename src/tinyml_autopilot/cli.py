@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import typer
+from rich.markup import escape
 
 from .commands import bench, boards, convert, data, doctor, pipeline, runs, sketch, train
 from .commands.common import console
@@ -32,10 +34,21 @@ app.command("doctor", help="Show which providers, toolchains and simulators are 
 app.command("boards", help="List the board catalogue.")(boards.command)
 
 
-def main() -> None:
-    """Entry point: a UserError is one line and its exit code; --debug shows tracebacks."""
+def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(exit, usage error, abort) classes of click, and of typer's own copies of them."""
     import click
 
+    usage: list[type] = [click.ClickException]
+    with contextlib.suppress(ImportError):
+        from typer._click.exceptions import ClickException
+
+        usage.append(ClickException)
+    return ((click.exceptions.Exit, typer.Exit), tuple(usage), (click.exceptions.Abort, typer.Abort))
+
+
+def main() -> None:
+    """Entry point: a UserError is one line and its exit code; --debug shows tracebacks."""
+    exits, usage_errors, aborts = _click_errors()
     debug = "--debug" in sys.argv
     try:
         code = app(standalone_mode=False)
@@ -43,20 +56,21 @@ def main() -> None:
         if debug:
             raise
         for line in str(err).splitlines():
-            console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(err.code)
-    except click.exceptions.Exit as err:
+    except exits as err:
         sys.exit(err.exit_code)
-    except click.ClickException as err:
+    except usage_errors as err:
         err.show()
-        sys.exit(err.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.exit(2)
+    except (*aborts, KeyboardInterrupt):
         console.print("[yellow]interrupted[/]: the run folder keeps what was done; --resume RUN continues it")
         sys.exit(130)
     except Exception as err:  # a bug of ours: one line, the traceback only with --debug
         if debug:
             raise
-        console.print(f"[red]internal error:[/] {type(err).__name__}: {err} (rerun with --debug)", soft_wrap=True)
+        console.print(f"[red]internal error:[/] {escape(f'{type(err).__name__}: {err}')} (rerun with --debug)",
+                      soft_wrap=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -93,7 +93,7 @@ class Limits:
 @dataclass
 class AttemptRecord:
     number: int
-    status: str  # ok | failed
+    status: str  # ok | failed | interrupted
     category: str | None = None  # format | runtime | compile | simulation | check | timeout
     checks: list[str] = field(default_factory=list)
     error: str | None = None
@@ -194,6 +194,7 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
     reply: Completion | None = None
     outcome: Any = None
     text = ""
+    settled = False
     try:
         with run.span("attempt", task.name, parent, attempt=number) as span:
             if model.offline:
@@ -212,11 +213,14 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
             record.status = "ok"
             span["status"] = "ok"
     except AttemptFailed as err:
+        settled = True
         record.category = err.category
         record.error = trim(err.message)
         record.checks = err.checks if isinstance(err, CheckFailed) else []
         state.messages = _next_messages(task, state, text, err)
     finally:
+        if record.status != "ok" and not settled:  # stopped by Ctrl-C or a provider error: not a failure
+            record.status, record.error = "interrupted", "the attempt was interrupted before it finished"
         record.duration_s = round(time.monotonic() - start, 3)
         if reply is not None:
             record.llm_s, record.cost_usd = reply.latency_s, reply.cost_usd
@@ -257,6 +261,10 @@ def _resume_state(run: Run, task: Task) -> _State:
     folder = run.dir / "attempts" / task.name
     for attempt_file in sorted(folder.glob("*/attempt.json")):
         record = AttemptRecord(**json.loads(attempt_file.read_text()))
+        if record.status == "interrupted":  # kept aside; its number is tried again
+            if "-" not in attempt_file.parent.name:
+                attempt_file.parent.rename(attempt_file.parent.with_name(f"{attempt_file.parent.name}-interrupted"))
+            continue
         state.attempts.append(record)
         nxt = attempt_file.parent / "messages_next.json"
         if record.status == "failed" and nxt.is_file():

@@ -180,3 +180,25 @@ def test_files_holding_keys_are_not_readable(tmp_path, monkeypatch):
     assert result.ok and all(h in ("''", "denied") for h in hidden), result.stdout + result.stderr
     assert readable == ["'a\\n1\\n'"]
     assert "sk-in" not in result.stdout
+
+
+@needs_bwrap
+def test_the_home_folder_is_out_of_sight(tmp_path):
+    import subprocess
+    import sys
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="tinyml-home-"))
+    try:
+        (home / ".aws").mkdir()
+        (home / ".aws" / "credentials").write_text("aws_secret_access_key = abc\n")
+        code = ("import sys\nfrom pathlib import Path\nfrom tinyml_autopilot.sandbox.python import run_python\n"
+                "work = Path(sys.argv[1]); creds = sys.argv[2]\n"
+                "(work / 's.py').write_text(f'import os; print(os.path.exists({creds!r}))')\n"
+                "r = run_python(work / 's.py', work, timeout_s=30, memory_mb=512)\n"
+                "print(r.returncode, r.stdout.strip())\n")
+        result = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(home / ".aws" / "credentials")],
+                                capture_output=True, text=True, env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+    finally:
+        shutil.rmtree(home)
+    assert result.stdout.split() == ["0", "False"], result.stdout + result.stderr

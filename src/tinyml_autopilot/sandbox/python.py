@@ -26,6 +26,7 @@ from ..secrets import clean_env
 log = logging.getLogger(__name__)
 OUTPUT_LIMIT = 20_000
 PIDS_MAX = 512
+FILE_LIMIT = 4 * 1024**3  # bytes per file the code may write
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
 
 
@@ -79,7 +80,7 @@ def run_python(script: Path, workdir: Path, *, args: list[str] | None = None,
                readable: list[Path] | None = None, python: str | None = None) -> ExecResult:
     """Run `script` with `workdir` as its only writable folder; never raises for the code's faults."""
     workdir = workdir.resolve()
-    command = [python or sys.executable, "-I", str(script), *(args or [])]
+    command = [python or sys.executable, "-I", "-u", "-B", str(script), *(args or [])]
     return run_command(command, workdir, timeout_s=timeout_s, memory_mb=memory_mb,
                        readable=readable)
 
@@ -92,15 +93,21 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
     cgroup = _make_cgroup()
     stdout, stderr = workdir / ".stdout", workdir / ".stderr"
     start = time.monotonic()
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        proc = subprocess.Popen(
-            command, cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-            env=_sandbox_env(workdir), start_new_session=True,
-            preexec_fn=lambda: _limit_child(memory_mb, cgroup),
-        )
-        timed_out = _wait(proc, timeout_s, cgroup)
+    proc: subprocess.Popen | None = None
+    try:
+        with stdout.open("wb") as out, stderr.open("wb") as err:
+            proc = subprocess.Popen(
+                command, cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                env=_sandbox_env(workdir), start_new_session=True,
+                preexec_fn=lambda: _limit_child(memory_mb, cgroup),
+            )
+            timed_out = _wait(proc, timeout_s, cgroup)
+    finally:  # also on Ctrl-C: nothing the code started outlives the tool
+        if proc is not None and proc.returncode is None:
+            _kill_all(proc, cgroup)
+            proc.wait()
+        _remove_cgroup(cgroup)
     duration = time.monotonic() - start
-    _remove_cgroup(cgroup)
     text_err = _read(stderr)
     return ExecResult(
         returncode=proc.returncode, stdout=_read(stdout), stderr=text_err,
@@ -112,10 +119,11 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
 
 
 def _bwrap_prefix(workdir: Path, readable: list[Path]) -> list[str]:
-    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-           "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
-    # Anything under /tmp would be hidden by the fresh /tmp: the inputs, and the Python
-    # installation itself when the tool lives there (a checkout in /tmp, say).
+    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
+    for hidden in _hidden_dirs():  # a fresh /tmp; the home folder (keys, credentials) out of sight
+        cmd += ["--tmpfs", str(hidden)]
+    # What lies in a hidden folder and is needed comes back read-only: the inputs, and the
+    # Python installation itself (a checkout in /tmp, a pyenv or a venv under the home folder).
     for path in _python_paths() + [Path(p) for p in readable]:
         path = Path(path).resolve()
         if path.exists() and not _inside(path, workdir):
@@ -136,11 +144,20 @@ def _secret_files() -> list[Path]:
     return sorted({p.resolve() for p in candidates if p.is_file()})
 
 
+def _hidden_dirs() -> list[Path]:
+    home = Path.home().resolve()
+    hidden = [Path("/tmp")]
+    if home != Path("/") and home.is_dir() and not _inside(Path("/tmp"), home):
+        hidden.append(home)
+    return hidden
+
+
 def _python_paths() -> list[Path]:
     found = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent}
     found |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
-    tmp = Path("/tmp").resolve()
-    return sorted(p.resolve() for p in found if _inside(p.resolve(), tmp) and p.resolve() != tmp)
+    hidden = [h.resolve() for h in _hidden_dirs()]
+    return sorted(p.resolve() for p in found
+                  if any(_inside(p.resolve(), h) and p.resolve() != h for h in hidden))
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -162,6 +179,7 @@ def _limit_child(memory_mb: int, cgroup: Path | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_NPROC, (PIDS_MAX, PIDS_MAX))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     if cgroup is not None:
         with contextlib.suppress(OSError):
             (cgroup / "cgroup.procs").write_text(str(os.getpid()))
