@@ -134,3 +134,24 @@ def test_usage_errors_are_click_messages_with_exit_2():
 def test_brackets_in_messages_are_shown_verbatim(tmp_path):
     result = cli("train", "--data", "x[/y]", cwd=tmp_path)
     assert result.returncode == 2 and "x[/y] does not exist" in result.stderr
+
+
+def test_resume_refuses_another_stages_folder(tmp_path):
+    from tinyml_autopilot.runs import Run
+
+    run = Run.create(tmp_path / "runs", "sketch")
+    result = cli("train", "--resume", str(run.dir), cwd=tmp_path)
+    assert result.returncode == 2 and "is a sketch run, not a train run" in result.stderr
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "run.json").write_text("{not json")
+    junk = cli("train", "--resume", str(tmp_path / "junk"), cwd=tmp_path)
+    assert junk.returncode == 2 and "not a run folder" in junk.stderr
+
+
+def test_doctor_sees_a_key_in_dotenv(tmp_path):
+    (tmp_path / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-doctor-123456\n")
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    result = subprocess.run([EXE, "doctor", "--json"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    item = next(i for i in json.loads(result.stdout) if i["name"] == "anthropic")
+    assert item["ok"] and item["detail"] == "ANTHROPIC_API_KEY set in the .env"
+    assert "sk-ant-doctor" not in result.stdout

@@ -59,3 +59,11 @@ def test_provider_key_from_dotenv_is_registered_as_secret(tmp_path, monkeypatch)
     s = load_settings({}, cwd=tmp_path)
     assert s.provider_key("openai") == "sk-from-dotenv-123"
     assert redact("key sk-from-dotenv-123 here") == "key *** here"
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "key: [unclosed\n"])
+def test_malformed_yaml_is_one_line(tmp_path, text):
+    (tmp_path / "tinyml-autopilot.yaml").write_text(text)
+    with pytest.raises(UserError) as err:
+        load_settings({}, cwd=tmp_path)
+    assert "cannot read config file" in str(err.value) and len(str(err.value).splitlines()) == 1

@@ -158,3 +158,17 @@ def test_offline_resume_after_an_interruption_runs_the_template(offline_settings
     (run.dir / "attempts/answer/01/attempt.json").write_text(json.dumps({"number": 1, "status": "interrupted"}))
     result = run_loop(AnswerTask(), get_model(offline_settings), Run.open(run.dir), Limits())
     assert result.ok and result.outcome == "42"
+
+
+def test_the_cost_limit_counts_the_whole_stage(scripted, llm_settings, tmp_path):
+    server = scripted([GOOD, WRONG, GOOD])
+    settings = llm_settings(server, llm="openai/gpt-4o")
+    run = Run.create(tmp_path / "runs", "test")
+    first = run_loop(AnswerTask(), get_model(settings), run, Limits(max_attempts=3, cost_usd=1e-9))
+    assert first.ok  # the first call is allowed: nothing was spent yet
+
+    class SecondTask(AnswerTask):
+        name = "second"
+
+    second = run_loop(SecondTask(), get_model(settings), run, Limits(max_attempts=3, cost_usd=1e-9))
+    assert not second.ok and second.stopped_by == "cost" and second.attempts == []

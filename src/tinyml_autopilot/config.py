@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -44,7 +45,7 @@ class Settings(BaseSettings):
     board: str | None = None
     max_attempts: int = Field(5, ge=1, le=100)
     cost_limit: float = Field(2.0, ge=0, description="USD per stage run")
-    wall_limit: float = Field(1800.0, gt=0, description="seconds per stage run")
+    wall_limit: float = Field(1800.0, gt=0, description="seconds of repair attempts per task")
     llm_timeout: float = Field(120.0, gt=0)
     llm_retries: int = Field(3, ge=0, le=10)
     temperature: float = Field(0.2, ge=0, le=2)
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def provider_key(self, provider: str) -> str | None:
-        """The API key for a provider: --api-key/config first, then .env, then the environment."""
+        """The API key for a provider: api_key from the config first, then .env, then the environment."""
         if self.api_key is not None:
             return self.api_key.get_secret_value()
         name = PROVIDER_KEYS.get(provider)
@@ -136,8 +137,9 @@ def load_settings(
         settings = Settings(**given)
     except ValidationError as err:
         raise UserError(_describe(err, path)) from err
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read config file {path}: {err}; fix or remove it") from err
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"cannot read config file {path}: {first}; fix or remove it") from err
     if settings.api_key is not None:
         secrets.register(settings.api_key.get_secret_value())
     return settings

@@ -164,7 +164,7 @@ def run_loop(task: Task, model: Model, run: Run, limits: Limits, parent: str | N
         return state.done
     started = time.monotonic()
     while True:
-        stop = _limit_reached(state.attempts, limits, started, model)
+        stop = _limit_reached(state.attempts, limits, started, model, _stage_cost(run))
         if stop:
             result = LoopResult(task.name, "failed", state.attempts, state.code, stopped_by=stop)
             run.write_json(f"attempts/{task.name}/result.json", result.summary())
@@ -243,12 +243,17 @@ def _next_messages(task: Task, state: _State, reply_text: str, err: AttemptFaile
             {"role": "user", "content": repair}]
 
 
-def _limit_reached(attempts: list[AttemptRecord], limits: Limits, started: float, model: Model):
+def _stage_cost(run: Run) -> float:
+    """What the stage's LLM calls have cost so far, all its tasks together."""
+    return sum(e.get("cost_usd") or 0 for e in run.trace_events() if e.get("kind") == "llm")
+
+
+def _limit_reached(attempts: list[AttemptRecord], limits: Limits, started: float, model: Model, spent: float):
     if attempts and model.offline:
         return "attempts"  # a built-in template cannot be repaired: one try decides
     if len(attempts) >= limits.max_attempts:
         return "attempts"
-    if sum(a.cost_usd or 0 for a in attempts) >= limits.cost_usd > 0:
+    if spent >= limits.cost_usd > 0:
         return "cost"
     if time.monotonic() - started >= limits.wall_s:
         return "wall-time"

@@ -68,15 +68,22 @@ class Run:
         return run
 
     @classmethod
-    def open(cls, run_dir: Path) -> Run:
-        """Reopen a run folder to resume it."""
+    def open(cls, run_dir: Path, stage: str | None = None) -> Run:
+        """Reopen a run folder to resume it (of `stage`, when given)."""
         meta = run_dir / "run.json"
-        if not meta.is_file():
-            raise UserError(f"{run_dir} is not a run folder (no run.json): check --resume")
-        info = json.loads(meta.read_text())
-        run = cls(dir=run_dir.resolve(), stage=info["stage"], trace_id=info["trace_id"])
+        try:
+            info = json.loads(meta.read_text())
+            run = cls(dir=run_dir.resolve(), stage=info["stage"], trace_id=info["trace_id"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise UserError(f"{run_dir} is not a run folder (no readable run.json): check --resume") from err
+        if stage is not None and run.stage != stage:
+            raise UserError(f"{run_dir} is a {run.stage} run, not a {stage} run: resume it with "
+                            f"`tinyml-autopilot {run.stage} --resume`")
         metrics = run.dir / "metrics.json"
-        run.metrics = json.loads(metrics.read_text()) if metrics.is_file() else {}
+        try:
+            run.metrics = json.loads(metrics.read_text()) if metrics.is_file() else {}
+        except ValueError:
+            run.metrics = {}
         run._start_logging()
         return run
 
@@ -200,7 +207,10 @@ def list_runs(out: Path) -> list[dict[str, Any]]:
     rows = []
     for meta in sorted(Path(out).glob("*/run.json"), reverse=True):
         metrics_file = meta.parent / "metrics.json"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        try:
+            metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        except ValueError:
+            metrics = {"status": "unreadable metrics.json"}
         rows.append({"run": meta.parent.name, "path": str(meta.parent), **metrics})
     return rows
 

@@ -50,7 +50,7 @@ def test_hanging_server_times_out_with_one_line(scripted, llm_settings):
     with pytest.raises(LLMError) as err:
         get_model(llm_settings(server, llm_timeout=1, llm_retries=0)).complete(MESSAGES)
     assert time.monotonic() - start < 5
-    assert "no answer" in str(err.value) and "--llm-timeout" in str(err.value)
+    assert "no answer" in str(err.value) and "llm_timeout" in str(err.value)
     assert "\n" not in str(err.value)
 
 

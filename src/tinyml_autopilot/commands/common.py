@@ -60,13 +60,14 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
 
     setup_logging(bool(flags.get("debug")))
     inputs = {k: (v.resolve() if isinstance(v, Path) else v) for k, v in inputs.items()}
-    if resume is not None:
-        inputs, flags = _resumed(Run.open(resume), runner, inputs, flags)
+    resumed = Run.open(resume, stage) if resume is not None else None
+    if resumed is not None:
+        inputs, flags = _resumed(resumed, runner, inputs, flags)
     settings = settings_from(config, **flags)
     model = get_model(settings)
     if model.offline and not settings.llm:
         logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
-    run = Run.open(resume) if resume else Run.create(settings.out, stage, _public(inputs, settings))
+    run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
     ctx = StageContext(settings=settings, model=model, run=run, console=console)
     result = runner(ctx, **inputs)
     emit(result, json_out)
@@ -81,7 +82,10 @@ def _resumed(run: Any, runner: Callable[..., Any], inputs: dict[str, Any], flags
     """On --resume, what is not given again comes from the run's inputs.json."""
     import inspect
 
-    saved = json.loads((run.dir / "inputs.json").read_text())
+    try:
+        saved = json.loads((run.dir / "inputs.json").read_text())
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot resume {run.dir}: its inputs.json is missing or unreadable; start a new run") from err
     arguments, settings = saved.get("arguments", {}), saved.get("settings", {})
     types = {name: str(p.annotation) for name, p in inspect.signature(runner).parameters.items()}
     for key, value in inputs.items():

@@ -9,6 +9,7 @@ import shutil
 import socket
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from rich.table import Table
 
@@ -38,6 +39,13 @@ def _tool(name: str, package: str, purpose: str) -> Item:
                 "" if path else f"{APT} {package}")
 
 
+def _arduino_cli() -> Item:
+    path = shutil.which("arduino-cli")
+    return Item("toolchain", "arduino-cli", bool(path), path or "missing (compiles any board)",
+                "" if path else "install from arduino.github.io/arduino-cli (not in apt), then "
+                "`arduino-cli core install <core>` for your board")
+
+
 def _ollama() -> Item:
     host = os.environ.get("OLLAMA_HOST", "127.0.0.1:11434").replace("http://", "").split("/")[0]
     name, _, port = host.partition(":")
@@ -48,13 +56,21 @@ def _ollama() -> Item:
         return Item("llm", "ollama", False, f"no server at {host}", "install Ollama and `ollama serve`")
 
 
+def _key(name: str) -> Item:
+    from dotenv import dotenv_values
+
+    dotenv = Path(".env")
+    where = ("environment" if os.environ.get(name)
+             else ".env" if dotenv.is_file() and dotenv_values(dotenv).get(name) else None)
+    return Item("llm", name.split("_")[0].lower(), where is not None,
+                f"{name} {'set in the ' + where if where else 'not set'}",
+                "" if where else f"export {name}=... or put it in .env")
+
+
 def items() -> list[Item]:
     from ..sandbox.python import isolation
 
-    keys = [Item("llm", name.split("_")[0].lower(), bool(os.environ.get(name)),
-                 f"{name} {'set' if os.environ.get(name) else 'not set'}",
-                 "" if os.environ.get(name) else f"export {name}=... or put it in .env")
-            for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")]
+    keys = [_key(name) for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")]
     mode = isolation()
     avr_core = os.path.isdir("/usr/share/arduino/hardware/arduino/avr")
     return [
@@ -67,7 +83,7 @@ def items() -> list[Item]:
         _module("ai_edge_litert", "ai-edge-litert"),
         _module("tflite_micro", "tflite-micro"),
         _module("litellm", "litellm"),
-        _tool("arduino-cli", "(see arduino.github.io/arduino-cli)", "compiles any board"),
+        _arduino_cli(),
         _tool("arduino-builder", "arduino-builder arduino-core-avr arduino-ctags", "AVR builds offline"),
         Item("toolchain", "arduino-core-avr", avr_core, "installed" if avr_core else "missing",
              "" if avr_core else f"{APT} arduino-core-avr"),

@@ -128,7 +128,7 @@ class LiteLLMModel:
     def _explain(self, err: Exception) -> LLMError:
         kind = type(err).__name__
         where = self.api_base or self.provider
-        key_name = PROVIDERS.get(self.provider) or "--api-key"
+        key_name = PROVIDERS.get(self.provider) or "api_key (config file or TINYML_API_KEY)"
         text = secrets.redact(str(err)).splitlines()[0][:200] if str(err) else kind
         if kind == "AuthenticationError" or "401" in text:
             return LLMError(f"{where} rejected the API key for --llm {self.name}: check {key_name}")
@@ -136,13 +136,14 @@ class LiteLLMModel:
             return LLMError(f"model '{self.model}' not found at {where}: check --llm")
         if kind in ("Timeout", "APITimeoutError") or "timed out" in text.lower():
             return LLMError(f"no answer from {where} within {self.timeout:g}s "
-                            f"(after {self.retries} retries): check the server or raise --llm-timeout")
+                            f"(after {self.retries} retries): check the server or raise llm_timeout "
+                            "(config file or TINYML_LLM_TIMEOUT)")
         if kind == "APIConnectionError" or "connect" in text.lower():
             return LLMError(f"cannot reach {where} for --llm {self.name}: check --api-base and "
                             "that the server is running")
         if kind == "RateLimitError":
             return LLMError(f"{where} kept rate-limiting after {self.retries} retries: wait and "
-                            "retry, or raise --llm-retries")
+                            "retry, or raise llm_retries (config file or TINYML_LLM_RETRIES)")
         return LLMError(f"{where} refused the request ({kind}): {text}")
 
 
