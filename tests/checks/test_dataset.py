@@ -82,7 +82,7 @@ def test_window_count_and_shape_are_checked(tmp_path):
 def _splits(folder: Path, parts: dict[str, tuple[list[int], list[str]]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, (y, groups) in parts.items():
-        np.savez(folder / f"{name}.npz", X=np.arange(len(y), dtype=np.float32).reshape(-1, 1) + 10 * len(name),
+        np.savez(folder / f"{name}.npz", X=np.zeros((len(y), 3, 2), np.float32),
                  y=np.asarray(y, np.int64), groups=np.asarray(groups))
     (folder / "labels.json").write_text(json.dumps(["a", "b"]))
     return folder
@@ -132,3 +132,44 @@ def test_scaler_fitted_on_everything_is_caught(tmp_path):
 def test_missing_output_is_a_finding_not_a_crash(tmp_path, raw):
     (tmp_path / "empty").mkdir()
     assert failed_checks(dataset.check_table, raw, tmp_path / "empty", {**CFG, "operation": "impute"}) == ["output"]
+
+
+def _tabular_split(folder: Path, x: np.ndarray, y: np.ndarray, parts: dict[str, slice]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, part in parts.items():
+        np.savez(folder / f"{name}.npz", X=x[part].astype(np.float32), y=y[part],
+                 groups=np.arange(len(y))[part].astype(str))
+    (folder / "labels.json").write_text(json.dumps(["a", "b"]))
+    return folder
+
+
+def test_split_values_are_compared_with_the_input(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"f1": rng.normal(size=40), "f2": rng.normal(size=40), "label": ["a", "b"] * 20})
+    src = table(tmp_path / "in", df)
+    cfg = {**CFG, "features": ["f1", "f2"], "grouped": False, "test_size": 0.2, "val_size": 0.2}
+    x, y = df[["f1", "f2"]].to_numpy(), np.tile([0, 1], 20).astype(np.int64)
+    parts = {"train": slice(0, 24), "val": slice(24, 32), "test": slice(32, None)}
+    order = rng.permutation(40)  # shuffled rows are fine
+    dataset.check_split(src, _tabular_split(tmp_path / "ok", x[order], y[order], parts), cfg)
+    zeroed = _tabular_split(tmp_path / "zero", np.zeros_like(x), y, parts)
+    assert failed_checks(dataset.check_split, src, zeroed, cfg) == ["content"]
+    swapped = _tabular_split(tmp_path / "swap", x[:, ::-1], y, parts)
+    assert failed_checks(dataset.check_split, src, swapped, cfg) == ["content"]
+    narrow = _tabular_split(tmp_path / "narrow", x[:, :1], y, parts)
+    assert failed_checks(dataset.check_split, src, narrow, cfg) == ["shape"]
+    holes = x.copy()
+    holes[3, 0] = np.nan
+    assert "missing" in failed_checks(dataset.check_split, src, _tabular_split(tmp_path / "nan", holes, y, parts), cfg)
+
+
+def test_duplicates_shared_by_val_and_train_are_leakage(tmp_path):
+    df = pd.DataFrame({"f1": np.arange(40.0), "label": ["a", "b"] * 20})
+    cfg = {**CFG, "features": ["f1"], "grouped": False, "test_size": 0.2, "val_size": 0.2, "deduplicated": True}
+    x, y = df[["f1"]].to_numpy().copy(), np.tile([0, 1], 20).astype(np.int64)
+    x[30] = x[0]  # a val row equal to a train row (the input kept it)
+    src = table(tmp_path / "in", df.assign(f1=x[:, 0]))
+    parts = {"train": slice(0, 24), "val": slice(24, 32), "test": slice(32, None)}
+    with pytest.raises(CheckFailed) as info:
+        dataset.check_split(src, _tabular_split(tmp_path / "leak", x, y, parts), cfg)
+    assert [f.message for f in info.value.findings] == ["1 val examples also appear in train"]

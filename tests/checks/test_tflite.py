@@ -18,10 +18,12 @@ RNG = np.random.default_rng(0)
 X13 = RNG.normal(size=(64, 13)).astype(np.float32)
 
 
-def to_tflite(model, path: Path, int8: bool) -> Path:
+def to_tflite(model, path: Path, int8: bool, dynamic: bool = False) -> Path:
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if dynamic:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if int8:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([x[None]] for x in X13)
@@ -52,10 +54,13 @@ def models(tmp_path_factory) -> dict[str, Path]:
     (folder / "corrupt.tflite").write_bytes((folder / "corrupt.keras").read_bytes() * 20)
     np.savez(folder / "rep.npz", X=X13)
     np.savez(folder / "rep_wrong.npz", X=X13[:, :5])
+    np.save(folder / "small_keras_classes.npy", np.argmax(small.predict(X13, verbose=0), axis=-1))
     return {"gelu_tflite": to_tflite(gelu, folder / "gelu.tflite", int8=False),
             "small_int8": to_tflite(small, folder / "small.tflite", int8=True),
             "small_float": to_tflite(small, folder / "small_f32.tflite", int8=False),
             "tanh_int8": to_tflite(tanh, folder / "tanh.tflite", int8=True),
+            "big_float": to_tflite(big, folder / "big_f32.tflite", int8=False),
+            "big_dynamic": to_tflite(big, folder / "big_dynamic.tflite", int8=False, dynamic=True),
             **{p.stem if p.suffix != ".tflite" else p.name: p for p in folder.iterdir()}}
 
 
@@ -129,8 +134,18 @@ def test_tensor_types_and_ops(models):
     int8 = tflite.inspect(models["small_int8"])
     assert tflite.type_findings(int8, "int8") == [] and int8.input.dtype == "int8" and int8.input.scale > 0
     assert tflite.op_findings(int8) == [] and "FULLY_CONNECTED" in int8.ops
-    acc = tflite.accuracy(models["small_int8"], X13, np.zeros(len(X13), dtype=np.int64))
-    assert 0.0 <= acc <= 1.0
+    keras_classes = np.load(models["small_keras_classes"])
+    assert tflite.accuracy(models["small_int8"], X13, keras_classes) >= 0.95  # agrees with the float model
+    assert tflite.accuracy(models["small_float"], X13, keras_classes) == 1.0
+
+
+def test_dynamic_quantization_needs_int8_weights(models):
+    dynamic, plain = tflite.inspect(models["big_dynamic"]), tflite.inspect(models["big_float"])
+    assert ("int8", 13 * 256) in dynamic.constants and ("float32", 256 * 128) in plain.constants
+    assert tflite.type_findings(dynamic, "dynamic") == []
+    found = [str(f) for f in tflite.type_findings(plain, "dynamic")]
+    assert len(found) == 1 and "no int8 weights although 2 weight tensor(s) hold >= 1024 values" in found[0]
+    assert tflite.type_findings(tflite.inspect(models["small_float"]), "dynamic") == []  # small stays float
 
 
 def test_emit_c_unsupported_op_is_one_finding_line(models, tmp_path):

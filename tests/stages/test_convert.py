@@ -43,7 +43,7 @@ def test_offline_conversion(kind, quant, train_cache, offline_settings):
     card = json.loads((art / "model_card.json").read_text())
     io_dtype = "int8" if quant == "int8" else "float32"
     assert card["quant"] == quant and card["input_dtype"] == card["output_dtype"] == io_dtype
-    assert card["input_shape"] == [1, 13] if kind == "tabular" else [1, 40, 3]
+    assert card["input_shape"] == ([1, 13] if kind == "tabular" else [1, 40, 3])
     assert card["output_shape"] == [1, 3] and card["labels"] == json.loads(
         (Path(read_output(train_run, ("train",))["processed_dir"]) / "labels.json").read_text())
     assert card["accuracy_delta"] <= (1.0 if quant == "int8" else 0.5)
@@ -109,3 +109,26 @@ def test_check_mode_on_a_converted_model(train_cache, offline_settings, tmp_path
     assert proc.returncode == 1
     assert "tensor_types: input tensor is int8; float32 keeps float32 inputs and outputs" in json.loads(
         proc.stdout)["findings"]
+
+
+def test_float_quantization_for_a_portable_c_board_is_refused_up_front(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"never read")
+    for quant in ("float32", "float16", "dynamic"):
+        proc = subprocess.run([str(CLI), "convert", "--model", str(model), "--quant", quant, "--board", "uno",
+                               "--llm", "offline", "--out", str(tmp_path / "runs")], capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and f"--quant {quant} cannot run on uno" in lines[0] and "int8" in lines[0]
+
+
+def test_prompt_matches_the_model_form_and_the_quantization():
+    from tinyml_autopilot.prompts import render
+
+    saved = render("convert.j2", model_path="/m/saved", is_dir=True, input_shape=[13], quant="float16", tolerance=2)
+    assert "TFLiteConverter.from_saved_model" in saved and "keras.models.load_model(path" not in saved
+    assert "`rep_data` is null" in saved and "representative samples" not in saved
+    keras_int8 = render("convert.j2", model_path="/m/a.keras", is_dir=False, input_shape=[13], quant="int8",
+                        tolerance=2)
+    assert "keras.models.load_model(path, compile=False)" in keras_int8 and "from_saved_model" not in keras_int8
+    assert "holds representative samples from the training split" in keras_int8 and "is null" not in keras_int8

@@ -168,6 +168,7 @@ def check_split(before: Path, out: Path, config: dict[str, Any]) -> None:
         elif set(np.unique(y)) != set(range(len(labels))):
             missing = sorted(set(range(len(labels))) - set(np.unique(y).tolist()))
             found.append(Finding("stratified", f"{name} split lacks classes {[labels[i] for i in missing]}"))
+    found += _content(parts, _input_x(before, config), config)
     found += _leaks(parts, config)
     found += _balance(parts, config)
     _fail(found)
@@ -180,6 +181,43 @@ def _examples(before: Path, config: dict[str, Any]) -> int:
     return len(read_table(before, config))
 
 
+def _input_x(before: Path, config: dict[str, Any]) -> np.ndarray | None:
+    """The examples the split step was given: windows, or the feature columns of the table."""
+    if (before / "windows.npz").exists():
+        with np.load(before / "windows.npz", allow_pickle=False) as archive:
+            return archive["X"].astype(np.float32)
+    table = read_table(before, config)
+    try:
+        return table[[c for c in config["features"] if c in table.columns]].to_numpy(np.float32)
+    except (TypeError, ValueError):  # a text feature: the split step cannot have used it either
+        return None
+
+
+def _sorted_rows(x: np.ndarray) -> np.ndarray:
+    flat = x.reshape(len(x), -1)
+    return flat[np.lexsort(flat.T[::-1])] if flat.shape[1] else flat
+
+
+def _content(parts: dict[str, dict], given: np.ndarray | None, config: dict[str, Any]) -> list[Finding]:
+    """The splits' X, taken together, are the input's examples (shape, values, finite)."""
+    if given is None:
+        return []
+    shape = given.shape[1:]
+    wrong = {n: list(p["X"].shape[1:]) for n, p in parts.items() if p["X"].shape[1:] != shape}
+    if wrong:
+        what = "features " + str(config["features"]) if given.ndim == 2 else "(window, channels)"
+        return [Finding("shape", f"split samples are shaped {wrong}; expected {list(shape)} = {what}")]
+    found = []
+    if any(p["X"].size and not np.isfinite(p["X"]).all() for p in parts.values()):
+        found.append(Finding("missing", "split X contains NaN or infinite values"))
+    union = np.concatenate([p["X"].astype(np.float32) for p in parts.values()])
+    if len(union) == len(given) and not np.allclose(_sorted_rows(union), _sorted_rows(given), rtol=1e-5,
+                                                     atol=1e-6, equal_nan=True):
+        found.append(Finding("content", "the splits' X values are not the input's examples: split the rows "
+                                        "(or windows) as they are, without changing or reordering features"))
+    return found
+
+
 def _leaks(parts: dict[str, dict], config: dict[str, Any]) -> list[Finding]:
     found = []
     train = set(parts["train"]["groups"].astype(str))
@@ -190,9 +228,11 @@ def _leaks(parts: dict[str, dict], config: dict[str, Any]) -> list[Finding]:
                                             f"(e.g. {sorted(shared)[:3]}): split by recording"))
     if config.get("deduplicated"):
         train_rows = {r.tobytes() for r in parts["train"]["X"].reshape(len(parts["train"]["X"]), -1)}
-        leaked = sum(r.tobytes() in train_rows for r in parts["test"]["X"].reshape(len(parts["test"]["X"]), -1))
-        if leaked:
-            found.append(Finding("leakage", f"{leaked} test examples also appear in train"))
+        for name in ("val", "test"):
+            x = parts[name]["X"]
+            leaked = sum(r.tobytes() in train_rows for r in x.reshape(len(x), -1))
+            if leaked:
+                found.append(Finding("leakage", f"{leaked} {name} examples also appear in train"))
     return found
 
 

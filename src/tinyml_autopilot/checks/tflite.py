@@ -54,6 +54,7 @@ class ModelInfo:
     ops: list[str]
     float_ops: list[str] = field(default_factory=list)  # ops with float32 inputs or outputs
     weight_dtypes: list[str] = field(default_factory=list)
+    constants: list[tuple[str, int]] = field(default_factory=list)  # (dtype, elements) of constant op inputs
 
     def op_table(self) -> list[dict[str, Any]]:
         return [{"name": op, "tflm_supported": op in TFLM_OPS} for op in dict.fromkeys(self.ops)]
@@ -85,17 +86,20 @@ def inspect(path: Path) -> ModelInfo:
     except (OSError, ValueError, RuntimeError) as err:
         raise LoadFailed(f"{Path(path).name} does not load in the LiteRT interpreter: "
                          f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from err
-    tensors = {d["index"]: np.dtype(d["dtype"]).name for d in interp.get_tensor_details()}
-    ops, float_ops, io = [], [], set()
+    details = {d["index"]: d for d in interp.get_tensor_details()}
+    tensors = {i: np.dtype(d["dtype"]).name for i, d in details.items()}
+    ops, float_ops, io, made = [], [], set(), {d["index"] for d in interp.get_input_details()}
     for op in interp._get_ops_details():  # noqa: SLF001 - the only op listing LiteRT offers
         ops.append(op["op_name"])
         used = [tensors[i] for i in [*op["inputs"], *op["outputs"]] if i >= 0]
         if "float32" in used:
             float_ops.append(op["op_name"])
         io.update(i for i in op["inputs"] if i >= 0)
+        made.update(i for i in op["outputs"] if i >= 0)
     weights = sorted({tensors[i] for i in io if i in tensors} - {"int32"})
+    constants = [(tensors[i], int(np.prod(details[i]["shape"]))) for i in sorted(io - made) if i in details]
     return ModelInfo(Path(path), len(content), _tensor(interp.get_input_details()[0]),
-                     _tensor(interp.get_output_details()[0]), ops, float_ops, weights)
+                     _tensor(interp.get_output_details()[0]), ops, float_ops, weights, constants)
 
 
 def type_findings(info: ModelInfo, quant: str) -> list[Finding]:
@@ -112,7 +116,12 @@ def type_findings(info: ModelInfo, quant: str) -> list[Finding]:
         return found
     found += [Finding("tensor_types", f"{name} tensor is {dtype}; {quant} keeps float32 inputs and outputs")
               for name, dtype in io.items() if dtype != "float32"]
-    # dynamic range leaves small tensors (< 1024 values) in float32, so only float16 is checked here
+    # dynamic range leaves small tensors (< 1024 values) in float32: only large ones must be int8
+    large = [n for dtype, n in info.constants if dtype not in ("int32", "int64") and n >= 1024]
+    if quant == "dynamic" and large and not any(dtype == "int8" for dtype, _ in info.constants):
+        found.append(Finding("tensor_types", f"no int8 weights although {len(large)} weight tensor(s) hold "
+                             f">= 1024 values: dynamic range quantization needs "
+                             "converter.optimizations = [tf.lite.Optimize.DEFAULT] (no representative dataset)"))
     if quant == "float16" and "float16" not in info.weight_dtypes:
         found.append(Finding("tensor_types", "no float16 weights in the model: set "
                              "converter.target_spec.supported_types = [tf.float16]"))

@@ -30,6 +30,7 @@ TestSize = Annotated[float | None, typer.Option("--test-size", help="share held 
 ValSize = Annotated[float | None, typer.Option("--val-size", help="share held out for validation [default: 0.1]")]
 Seed = Annotated[int | None, typer.Option("--seed", help="random seed of the split [default: 0]")]
 DropStep = Annotated[list[int] | None, typer.Option("--drop-step", help="drop step N of the proposal (repeatable)")]
+Kind = Annotated[str | None, typer.Option("--kind", help="auto | tabular | timeseries [default: auto]")]
 OpsFile = Annotated[Path | None, typer.Option("--ops-file", help="JSON/YAML operations table replacing the proposal")]
 
 
@@ -45,6 +46,7 @@ def command(
     seed: Seed = None,
     drop_step: DropStep = None,
     ops_file: OpsFile = None,
+    kind: Kind = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -60,7 +62,7 @@ def command(
 
     inputs = {"data": data, "label": label, "description": description, "window": window, "stride": stride,
               "rate": rate, "test_size": test_size, "val_size": val_size, "seed": seed,
-              "drop_steps": list(drop_step or []), "ops_file": ops_file}
+              "drop_steps": list(drop_step or []), "ops_file": ops_file, "kind": kind}
     run_stage("data", stage.run, json_out=json_out, config=config, resume=resume, inputs=inputs,
               flags={"llm": llm, "api_base": api_base, "out": out, "yes": yes, "max_attempts": max_attempts,
                      "debug": debug})

@@ -101,6 +101,7 @@ def run(ctx: StageContext, data: Path | None = None, model: Path | None = None, 
         raise UserError(f"unknown --quant {quant}: use one of {', '.join(tflite.QUANT_MODES)}")
     if emit not in (None, "c"):
         raise UserError(f"unknown --emit {emit}: the only value is 'c' (portable C runtime)")
+    _refuse_float_on_portable_c(ctx.settings.board, quant)
     if check is not None:
         return check_only(ctx, check, data, quant, tolerance, emit)
     quant = quant or "int8"
@@ -122,6 +123,16 @@ def run(ctx: StageContext, data: Path | None = None, model: Path | None = None, 
     figures = read_json(result.workdir / "checks.json") or {}
     return publish(ctx, Path(tflite_path), quant, source.processed, figures.get("float_accuracy"),
                    figures.get("converted_accuracy"), emit, attempts=len(result.attempts))
+
+
+def _refuse_float_on_portable_c(board: str | None, quant: str | None) -> None:
+    if not board or quant in (None, "int8"):
+        return
+    from ..boards import get_board
+
+    if get_board(board).runtime == "portable-c":
+        raise UserError(f"--quant {quant} cannot run on {board}: its portable C runtime takes int8 models only; "
+                        "use --quant int8 or drop --board")
 
 
 def publish(ctx: StageContext, path: Path, quant: str, processed: Processed | None, float_acc: float | None,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..loop import CheckFailed, ExecutionFailed, Finding, run_loop
 from ..prompts import render
 from ..runs import write_output
@@ -24,6 +26,9 @@ from .train_sandbox import packaged_script, plain, read_json, run_code, run_trus
 SEED = 42
 EPOCHS = 60
 ARTIFACTS = ("model.keras", "training_curves.png", "confusion_matrix.png")
+SCORES = ("val_accuracy", "test_accuracy")
+MARGIN = 0.05  # the model must beat always answering the majority class by this much
+HONESTY = 0.02  # largest gap allowed between the script's reported and our measured val accuracy
 
 
 @dataclass
@@ -48,7 +53,8 @@ class TrainTask:
         prompt = render("train.j2", kind=cfg["kind"], input_shape=cfg["input_shape"], n_classes=cfg["n_classes"],
                         labels=cfg["labels"], processed_dir=cfg["processed_dir"], description=self.description,
                         features=self._features(),
-                        budget=self.budget.as_dict(), epochs=self.epochs, seed=SEED)
+                        budget=self.budget.as_dict(), epochs=self.epochs, seed=SEED,
+                        floor=accuracy_floor(self.processed))
         return [{"role": "user", "content": prompt}]
 
     def _features(self) -> list[str]:
@@ -65,10 +71,17 @@ class TrainTask:
         if not (workdir / "model.keras").is_file():
             raise CheckFailed([Finding("model_file", "the script finished but wrote no model.keras in its "
                                        "working folder: save with model.save('model.keras')")])
+        (workdir / "evaluation.json").unlink(missing_ok=True)  # the training script could have forged one
         result = run_trusted("train_evaluate.py", workdir, self.ctx.settings, readable=[self.processed.dir],
                              args=[str(workdir / "model.keras"), str(self.processed.dir), str(workdir)])
         evaluation = read_json(workdir / "evaluation.json")
-        if evaluation is None:
+        if evaluation is not None and not evaluation.get("loads"):
+            return evaluation  # the load error is the check's finding
+        measured = evaluation and all(isinstance(evaluation.get(k), int | float) for k in SCORES)
+        if evaluation is None or not result.ok or not measured:
+            shape = train_findings(evaluation or {}, None, self.processed, self.budget, scores=False)
+            if evaluation and shape:
+                raise CheckFailed(shape)
             raise ExecutionFailed(f"evaluating model.keras failed:\n{result.describe()[-2000:]}")
         return evaluation
 
@@ -78,9 +91,16 @@ class TrainTask:
             raise CheckFailed(findings)
 
 
+def accuracy_floor(processed: Processed) -> tuple[float, float]:
+    """(majority-class share of val, the val accuracy a model must reach to count as trained)."""
+    _, y = processed.load("val")
+    majority = float(np.bincount(y).max() / len(y)) if len(y) else 0.0
+    return majority, majority + min(MARGIN, (1 - majority) / 2)  # a 95% majority leaves 2.5 points to gain
+
+
 def train_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None, processed: Processed,
-                   budget: Budget) -> list[Finding]:
-    """Deterministic checks of a trained model against the data and the budget."""
+                   budget: Budget, scores: bool = True) -> list[Finding]:
+    """Deterministic checks of a trained model against the data and the budget (and its accuracy)."""
     if not evaluation.get("loads"):
         return [Finding("model_load", f"model.keras does not load: {evaluation.get('error', 'unknown error')}")]
     found = []
@@ -90,8 +110,8 @@ def train_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None, p
     if evaluation.get("output_shape") != [processed.n_classes]:
         found.append(Finding("output_shape", f"model output is {evaluation.get('output_shape')}; it must be "
                              f"[{processed.n_classes}] (one probability per class)"))
-    if not metrics or not isinstance(metrics.get("val_accuracy"), int | float):
-        found.append(Finding("val_accuracy", "metrics.json with a numeric val_accuracy was not written"))
+    if scores:
+        found += _score_findings(evaluation, metrics, processed)
     if evaluation.get("params", 0) > budget.max_params:
         found.append(Finding("params", f"{evaluation['params']} parameters exceed the budget of "
                              f"{budget.max_params} ({budget.source}): make the model smaller"))
@@ -99,6 +119,27 @@ def train_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None, p
         found.append(Finding("activations", f"peak activations of {evaluation['activation_bytes']} elements "
                              f"exceed {budget.max_activation_bytes} ({budget.source}): use fewer units/filters "
                              "or stride/pool earlier"))
+    return found
+
+
+def _score_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None,
+                    processed: Processed) -> list[Finding]:
+    measured = evaluation.get("val_accuracy")
+    if not isinstance(measured, int | float):
+        return []
+    found = []
+    majority, floor = accuracy_floor(processed)
+    if measured < floor - 1e-9:
+        found.append(Finding("accuracy", f"val accuracy {measured:.1%} is not above always answering the most "
+                             f"common class ({majority:.1%}); it must reach {floor:.1%}: train longer, with a "
+                             "sensible learning rate, on the training split"))
+    reported = (metrics or {}).get("val_accuracy")
+    if not isinstance(reported, int | float) or isinstance(reported, bool):
+        found.append(Finding("val_accuracy", "metrics.json with a numeric val_accuracy was not written"))
+    elif abs(float(reported) - measured) > HONESTY:
+        found.append(Finding("reported_accuracy", f"metrics.json reports val_accuracy {float(reported):.4f} but "
+                             f"the saved model.keras measures {measured:.4f} on val.npz: report the accuracy of "
+                             "the model you save, as a fraction (0..1)"))
     return found
 
 

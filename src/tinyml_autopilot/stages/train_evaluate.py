@@ -51,6 +51,8 @@ def accuracy(model, split):
 
 def plot_curves(history_file):
     history = json.loads(history_file.read_text())
+    if not isinstance(history, dict):
+        raise ValueError("history.json is not a JSON object")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
         for name in (key, f"val_{key}"):
@@ -88,6 +90,10 @@ save(loads=True, params=int(model.count_params()), input_shape=list(model.input_
 val_acc, _, _ = accuracy(model, "val")
 test_acc, y_test, pred = accuracy(model, "test")
 labels = labels or [str(i) for i in range(int(max(y_test.max(), pred.max())) + 1)]
-if (out / "history.json").is_file():
-    plot_curves(out / "history.json")
 save(val_accuracy=val_acc, test_accuracy=test_acc, confusion=plot_confusion(y_test, pred, labels))
+try:  # history.json is written by the training script: a malformed one costs the curves plot only
+    plot_curves(out / "history.json")
+except Exception as err:  # noqa: BLE001
+    plt.close("all")
+    (out / "training_curves.png").unlink(missing_ok=True)
+    save(curves_error=f"{type(err).__name__}: {err}"[:300])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ class Source:
     label_given: str  # as the user named it ("file name" for a folder of per-class files)
     x_key: str | None = None
     y_key: str | None = None
+    sep: str = ","
 
 
 def inspect_source(data: Path | None, label: str | None) -> Source:
@@ -43,6 +45,9 @@ def inspect_source(data: Path | None, label: str | None) -> Source:
 def _folder(path: Path, label: str | None) -> Source:
     files = sorted(path.glob("*.csv"))
     if not files:
+        nested = sorted({f.parent for f in path.rglob("*.csv")})
+        if nested:
+            raise UserError(f"folder {path} has no .csv files itself but {nested[0]} has: pass --data {nested[0]}")
         raise UserError(f"folder {path} has no .csv files: pass one CSV per class (the file name is the label)")
     for file in files:
         if file.stat().st_size == 0:
@@ -84,8 +89,9 @@ def _csv(path: Path, label: str | None) -> Source:
     import pandas as pd
 
     _require_text(path)
+    sep = _separator(path)
     try:
-        head = pd.read_csv(path, nrows=50, skipinitialspace=True)
+        head = pd.read_csv(path, nrows=50, sep=sep, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise UserError(f"{path} is not a readable CSV ({str(err).splitlines()[0]}): check the file") from err
     columns = [str(c) for c in head.columns]
@@ -101,7 +107,19 @@ def _csv(path: Path, label: str | None) -> Source:
             raise UserError(f"label column {label!r} is not in {path.name} "
                             f"(columns: {', '.join(columns[:12])}): check --label")
         label = match
-    return Source(path, "csv", label, label)
+    return Source(path, "csv", label, label, sep=sep)
+
+
+def _separator(path: Path) -> str:
+    """',' unless the header clearly splits on another delimiter (';' from European spreadsheets, tabs)."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        sample = "".join(fh.readline() for _ in range(20))
+    if "," in sample.splitlines()[0]:
+        return ","
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=";\t|").delimiter
+    except csv.Error:
+        return ","
 
 
 def _require_text(path: Path) -> None:

@@ -105,7 +105,8 @@ def run(in_path, out_dir):
     elif source == "npz":
         df = read_npz(in_path)
     else:
-        df = pd.read_csv(in_path, dtype={CONFIG["label"]: str}, skipinitialspace=True, low_memory=False)
+        df = pd.read_csv(in_path, dtype={CONFIG["label"]: str}, sep=CONFIG.get("sep") or ",",
+                         skipinitialspace=True, low_memory=False)
     write_table(df, out_dir)
 '''
 

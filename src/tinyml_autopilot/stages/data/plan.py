@@ -28,6 +28,7 @@ class Arguments:
     seed: int = 0
     drop_steps: list[int] = field(default_factory=list)
     ops_file: Path | None = None
+    kind: str = "auto"
 
 
 def arguments(run: Run, given: dict[str, Any]) -> Arguments:
@@ -49,6 +50,8 @@ def arguments(run: Run, given: dict[str, Any]) -> Arguments:
 
 
 def _validate(args: Arguments) -> None:
+    if args.kind not in ("auto", "tabular", "timeseries"):
+        raise UserError(f"--kind {args.kind} is not one of auto, tabular, timeseries")
     for name, value in (("--test-size", args.test_size), ("--val-size", args.val_size)):
         if not 0 < value < 0.5:
             raise UserError(f"{name} {value} must be between 0 and 0.5 (a share of the examples)")

@@ -19,14 +19,21 @@ TIME_NAME = re.compile(r"^(t|time|timestamp|ts|millis|ms|micros|us|seconds|secs?
                        re.IGNORECASE)
 
 
-def build(table: Path, source: Source) -> dict[str, Any]:
-    """Columns, types, missing, duplicates, classes, ranges, recordings and sample rate."""
+KINDS = ("auto", "tabular", "timeseries")
+
+
+def build(table: Path, source: Source, kind: str = "auto") -> dict[str, Any]:
+    """Columns, types, missing, duplicates, classes, ranges, recordings and sample rate.
+
+    `kind` "auto" decides tabular or time series from the columns; the others force it.
+    """
     text = {source.label: str}
     df = pd.read_csv(table, dtype=text, low_memory=False)
     label = source.label
     columns = [_column(df, name) for name in df.columns if name != label]
     group = "recording" if source.kind in ("folder", "npz") and "recording" in df else _find_group(df, columns)
-    time = "sample" if group == "recording" and "sample" in df else _find_time(columns)
+    keys = df[group] if group else (df[label] != df[label].shift()).cumsum()
+    time = "sample" if group == "recording" and "sample" in df else _find_time(df, columns, keys)
     for col in columns:
         col["role"] = ("group" if col["name"] == group else "time" if col["name"] == time else col["role"])
     raw = df[label]
@@ -45,7 +52,11 @@ def build(table: Path, source: Source) -> dict[str, Any]:
         "group": group,
         "time": time,
     }
-    profile["kind"] = "timeseries" if group or (time and _label_runs(raw) < len(df) / 5) else "tabular"
+    auto = "timeseries" if group or (time and _label_runs(raw) < len(df) / 5) else "tabular"
+    profile["kind"] = auto if kind == "auto" else kind
+    if profile["kind"] == "tabular" and time:  # a forced tabular table keeps its clock out of the features
+        profile["time"] = None
+        next(c for c in columns if c["name"] == time)["role"] = "feature"
     profile.update(_recordings(df, group, time, label, profile["kind"]))
     return profile
 
@@ -100,9 +111,18 @@ def _find_group(df: pd.DataFrame, columns: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _find_time(columns: list[dict[str, Any]]) -> str | None:
-    return next((c["name"] for c in columns if TIME_NAME.search(c["name"]) and c["type"] in ("numeric", "datetime")),
-                None)
+def _find_time(df: pd.DataFrame, columns: list[dict[str, Any]], keys: pd.Series) -> str | None:
+    """A clock-like name whose values mostly increase within each recording (not a feature that repeats)."""
+    return next((c["name"] for c in columns if TIME_NAME.search(c["name"]) and c["type"] in ("numeric", "datetime")
+                 and _is_clock(df[c["name"]], keys)), None)
+
+
+def _is_clock(values: pd.Series, keys: pd.Series, share: float = 0.9) -> bool:
+    if not pd.api.types.is_numeric_dtype(values):
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        values = (parsed - parsed.min()).dt.total_seconds()
+    steps = values.groupby(keys.to_numpy()).diff().dropna()
+    return bool(len(steps) and (steps > 0).mean() >= share)
 
 
 def _label_runs(labels: pd.Series) -> int:

@@ -48,7 +48,9 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
                     "profile": "{}", "has_group": False, "has_time": False}
     load = _step_task(ctx, "data-00-load", "load", source.path, _load_config(source), load_context)
     loaded = _loop(ctx, load, offline=True)
-    prof = profile.build(loaded.workdir / "out" / "data.csv", source)
+    prof = profile.build(loaded.workdir / "out" / "data.csv", source, args.kind)
+    run.log.info("kind: %s (%s; time column %s, recording column %s)", prof["kind"],
+                 "detected" if args.kind == "auto" else "--kind", prof["time"], prof["group"])
     run.write_json("profile.json", prof)
     profile.show(prof, ctx.console)
     table = _operations(ctx, prof, args)
@@ -73,7 +75,7 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
 
 def _load_config(source: Source) -> dict[str, Any]:
     return {"source": source.kind, "label": source.label, "group": None,
-            "x_key": source.x_key, "y_key": source.y_key}
+            "x_key": source.x_key, "y_key": source.y_key, "sep": source.sep}
 
 
 def _step_task(ctx: StageContext, name: str, operation: str, source: Path, config: dict[str, Any],
