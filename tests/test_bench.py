@@ -110,15 +110,27 @@ def test_crashed_runs_count_as_failures_and_a_bench_resumes(tmp_path):
     assert list(frame["run"]) == [1, 2] and summarize(frame).loc[0, "success_rate"] == 0.0
 
 
-def test_bench_refuses_bad_options_with_one_line(tmp_path):
-    result = subprocess.run([EXE, "bench", "--stage", "flash", "--data", str(tmp_path)], capture_output=True,
-                            text=True, cwd=tmp_path)
-    assert result.returncode == 2 and "unknown bench stage 'flash'" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
+@pytest.mark.parametrize(("args", "words"), [
+    (["--stage", "flash", "--data", "."], "unknown bench stage 'flash'"),
+    (["--stage", "bogus"], "unknown bench stage 'bogus'"),
+    (["--stage", "data", "--runs", "0"], "--runs and --jobs must be at least 1"),
+    (["--stage", "data", "--jobs", "0"], "--runs and --jobs must be at least 1"),
+    (["--stage", "data", "--timeout", "-5"], "--timeout -5"),
+    (["--stage", "train", "--stage-args", "--epochs 'x"], "--stage-args"),
+    (["--stage", "data", "--out", "/proc/zz"], "cannot create the bench folder in /proc/zz"),
+])
+def test_bench_refuses_bad_options_with_one_line_before_writing_anything(tmp_path, args, words):
+    result = subprocess.run([EXE, "bench", *args], capture_output=True, text=True, cwd=tmp_path)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and words in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no bench folder, no demo data
 
 
 def test_offline_bench_on_the_bundled_data_needs_no_arguments_but_the_stage(tmp_path):
     summary = bench("--stage", "data", "--runs", "2", "--jobs", "2", "--out", str(tmp_path), "--json", cwd=tmp_path)
     (row,) = summary["summary"]
-    assert (row["stage"], row["model"], row["runs"], row["successes"]) == ("data", "offline", 2, 2)
+    records = [json.loads(p.read_text()) for p in Path(summary["bench_dir"]).glob("runs/*/*/*/bench_run.json")]
+    why = [(r["status"], r["crash_reason"], (r["result"] or {}).get("message")) for r in records]
+    assert (row["stage"], row["model"], row["runs"], row["successes"]) == ("data", "offline", 2, 2), why
     assert (Path(summary["files"]["summary_csv"]).parents[1] / "demo-data" / "wave.csv").is_file()

@@ -78,3 +78,12 @@ def test_run_without_data_or_board_is_one_line(tmp_path):
     assert result.returncode == 2 and "no target board" in result.stderr
     result = cli("run", "--resume", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "not a run folder" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["demo", "run"])
+def test_an_unwritable_out_folder_is_one_line(tmp_path, command):
+    extra = ["--data", str(tmp_path), "--board", "uno"] if command == "run" else []
+    result = cli(command, *extra, "--out", "/proc/nope", cwd=tmp_path)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and "/proc/nope" in errors[0], result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr

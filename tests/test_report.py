@@ -81,3 +81,26 @@ def test_attempt_lines_say_how_an_attempt_failed(tmp_path):
     record = json.loads(json.dumps({"number": 1, "status": "ok", "duration_s": 1.0, "tokens_in": 10,
                                     "tokens_out": 5}))
     assert "10+5 tokens" in describe_attempt("data", record)
+
+
+def test_messages_with_square_brackets_are_printed_verbatim(tmp_path, capsys):
+    from tinyml_autopilot.commands import pipeline, runs
+    from tinyml_autopilot.stages.base import StageResult
+
+    run_dir = tmp_path / "20250101-000000-run-abcdef"
+    (run_dir / "sketch" / "attempts" / "sketch" / "01").mkdir(parents=True)
+    (run_dir / "run.json").write_text("{}")
+    (run_dir / "metrics.json").write_text(json.dumps({"status": "failed", "message": "[arena] too small"}))
+    (run_dir / "sketch" / "attempts" / "sketch" / "01" / "attempt.json").write_text(json.dumps(
+        {"status": "failed", "category": "check", "error": "[/x] closes nothing [bold]"}))
+    (run_dir / "summary.json").write_text(json.dumps({
+        "stages": [{"stage": "sketch", "status": "failed", "wall_s": 1.0, "attempts": 1}], "figures": {},
+        "totals": {"llm_calls": 0, "tokens_in": 0, "tokens_out": 0, "wall_s": 1.0, "attempts": 1},
+        "board": {"name": "Uno [rev3]"}, "llm": "offline"}))
+    runs._show(run_dir, json_out=False)
+    runs._table([{"run": "[red]x[/] run"}], tmp_path)
+    pipeline.show_summary(run_dir, StageResult("run", "failed", run_dir, message="[arena] short [/x]"))
+    err = " ".join(capsys.readouterr().err.split())
+    for text in ("message: [arena] too small", "[/x] closes nothing [bold]", "[red]x[/] run", "Uno [rev3]",
+                 "run: failed [arena] short [/x]"):
+        assert text in err, text

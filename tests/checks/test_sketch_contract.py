@@ -106,8 +106,19 @@ def test_constant_expressions_are_evaluated_safely():
     assert evaluate("static_cast<int>(N) << 2", consts) == 12
     assert evaluate("__import__('os')", consts) is None
     assert evaluate("UNKNOWN * 2", consts) is None
+    assert evaluate("1 << 64", consts) == 2 ** 64 and evaluate("1 << 65", consts) is None
     code, strings = strip_source('int a = 1; // b = 2\nchar *s = "x // y"; /* c */')
     assert "b = 2" not in code and "x // y" not in code and '"x // y"' in strings
+
+
+def test_huge_constant_expressions_give_up_quickly():
+    import time
+
+    start = time.monotonic()
+    assert evaluate("(1<<900000000)*(1<<900000000)", {}) is None
+    assert evaluate("(1<<60)*(1<<60)*(1<<60)", {}) is None
+    assert evaluate("8 >> -1", {}) is None
+    assert time.monotonic() - start < 1
 
 
 def test_portable_c_sketch_on_uno(tmp_path, facts):

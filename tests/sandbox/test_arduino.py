@@ -65,6 +65,35 @@ def test_compile_error_is_reported(tmp_path: Path) -> None:
     assert any("undefined_thing" in line for line in res.errors), res.errors
 
 
+def _files_holding(root: Path, value: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and value.encode() in p.read_bytes()]
+
+
+def test_included_secrets_never_reach_the_build_or_its_log(tmp_path: Path, monkeypatch) -> None:
+    _need_avr()
+    from tinyml_autopilot import secrets
+
+    env_key, config_key = "sk-envkey-0123456789abcdef", "sk-configkey-9876543210"
+    monkeypatch.setenv("OPENAI_API_KEY", env_key)
+    secrets.register(config_key)
+    dotenv = tmp_path / "home" / ".env"
+    dotenv.parent.mkdir()
+    dotenv.write_text(f"OPENAI_API_KEY={env_key}\nANTHROPIC_API_KEY={config_key}\n")
+    body = f'#include "{dotenv}"\nvoid setup() {{}}\nvoid loop() {{}}\n'
+    res = compile_sketch(_sketch(tmp_path / "run", "Leak", body), "arduino:avr:uno", tmp_path / "run" / "b")
+    assert not res.ok and "OPENAI_API_KEY" in res.log  # the compiler did read and echo the file
+    text = res.log + "\n".join(res.errors)
+    assert env_key not in text and config_key not in text and "***" in text
+    assert _files_holding(tmp_path / "run", env_key) == [] and _files_holding(tmp_path / "run", config_key) == []
+
+
+def test_tools_run_without_credentials_in_their_environment(monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-envkey-0123456789abcdef")
+    monkeypatch.setenv("TINYML_TEST_PLAIN", "visible")
+    proc = run_process(["sh", "-c", "echo key=$OPENAI_API_KEY plain=$TINYML_TEST_PLAIN"], 10)
+    assert proc.stdout.strip() == "key= plain=visible"
+
+
 def test_sketch_too_big_fails(tmp_path: Path) -> None:
     _need_avr()
     big = ("const char blob[30000] PROGMEM = {1};\nconst char blob2[4000] PROGMEM = {2};\n"

@@ -101,6 +101,25 @@ def test_llm_sketch_that_fails_to_compile_then_predicts_wrongly_is_repaired(scri
     assert result.figures["simulation_agreement"] == "20/20"
 
 
+@needs_avr
+@pytest.mark.slow
+def test_sketch_without_acquire_markers_fails_simulation_and_is_repaired(scripted, llm_settings):
+    spec, good = replies_for("uno")
+    unmarked = "".join(ln for ln in good.splitlines(keepends=True) if "TINYML_ACQUIRE" not in ln)
+    assert unmarked != good
+    server = scripted([spec, fenced(unmarked), fenced(good)])
+    result = sketch.run(ctx_for(llm_settings(server, max_attempts=3)), data=fm.convert_run(), board="uno",
+                        name="activity")
+    assert result.ok, result.message
+    attempts = [json.loads(p.read_text()) for p in sorted((result.run_dir / "attempts" / "sketch").glob(
+        "*/attempt.json"))]
+    assert [a["status"] for a in attempts] == ["failed", "ok"]
+    assert attempts[0]["checks"] == ["simulation"]
+    repair = server.requests[2]["messages"][-1]["content"]
+    assert "TINYML_ACQUIRE_BEGIN" in repair and "acquire_sample" in repair
+    assert result.figures["simulation_agreement"] == "20/20"
+
+
 def test_llm_tflm_sketch_with_missing_op_and_error_reporter_is_repaired(scripted, llm_settings):
     spec, good = replies_for("nano33ble")
     bad = good.replace("  resolver.AddSoftmax();\n", "").replace(
@@ -152,6 +171,73 @@ def test_check_mode_lints_compiles_and_simulates_a_hand_written_uno_sketch(tmp_p
     out = json.loads(res.stdout)
     assert out["verdicts"]["simulation"] == "failed"
     assert any(f.startswith("[simulation]") and "#" in f for f in out["findings"])
+
+
+def _portable_sketch(root: Path, text: str) -> Path:
+    from tinyml_autopilot.cruntime import emit_c
+
+    folder = fm.sketch_folder(root, "handmade", text, model=False)
+    emit_c((fm.convert_run() / "artifacts" / "model.tflite").read_bytes()).write(folder)
+    return folder
+
+
+@needs_avr
+def test_check_mode_on_a_sketch_without_acquire_markers_is_a_simulation_finding(tmp_path, offline_settings):
+    text = "".join(ln for ln in fm.render("good_portable.ino").splitlines(keepends=True)
+                   if "TINYML_ACQUIRE" not in ln)
+    folder = _portable_sketch(tmp_path / "user", text)
+    result = sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="uno", check=folder)
+    assert result.status == "failed"
+    findings = json.loads((result.run_dir / "findings.json").read_text())
+    assert [f["check"] for f in findings] == ["simulation"]
+    assert "TINYML_ACQUIRE_BEGIN" in findings[0]["message"] and "acquire_sample" in findings[0]["message"]
+
+
+@needs_avr
+def test_a_secret_the_sketch_includes_never_reaches_the_run_folder(tmp_path, offline_settings, monkeypatch):
+    key = "sk-proj-fake0123456789abcdefghij"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    dotenv = tmp_path / "home" / ".env"
+    dotenv.parent.mkdir()
+    dotenv.write_text(f"OPENAI_API_KEY={key}\n")
+    text = f'#include "{dotenv}"\n' + fm.render("good_portable.ino")
+    result = sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="uno",
+                        check=_portable_sketch(tmp_path / "user", text))
+    assert result.status == "failed"
+    checks = {f["check"] for f in json.loads((result.run_dir / "findings.json").read_text())}
+    assert {"includes", "compile"} <= checks
+    assert "OPENAI_API_KEY" in (result.run_dir / "logs" / "compile.log").read_text()  # the compiler echoed it
+    leaked = [p for p in result.run_dir.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+PLAIN_UNO = "void setup() { Serial.begin(9600); }\nvoid loop() { Serial.println(analogRead(A0)); delay(100); }\n"
+
+
+def test_check_mode_uses_the_boards_runtime_when_the_sketch_shows_none(tmp_path, offline_settings):
+    folder = fm.sketch_folder(tmp_path / "user", "plain", PLAIN_UNO, model=False)
+    result = sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="uno", check=folder)
+    verdicts = json.loads((result.run_dir / "verdicts.json").read_text())
+    messages = [f["message"] for f in json.loads((result.run_dir / "findings.json").read_text())]
+    assert verdicts["runtime"] == "portable-c" and result.status == "failed"
+    assert not any(w in m for m in messages for w in ("TensorFlow", "tflite", "MicroInterpreter", "model_data.h"))
+    assert any("expected model.h" in m for m in messages), messages
+
+
+def test_check_mode_copes_with_misnamed_and_empty_sketch_folders(tmp_path, offline_settings):
+    from tinyml_autopilot.errors import UserError
+
+    folder = _portable_sketch(tmp_path / "user", fm.render("good_portable.ino"))
+    (folder / "handmade.ino").rename(folder / "other_name.ino")
+    result = sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="uno", check=folder)
+    verdicts = json.loads((result.run_dir / "verdicts.json").read_text())
+    assert "Arduino requires the main file to be named like its folder (handmade/handmade.ino)" in verdicts["notes"][0]
+    assert verdicts["compile"]["status"] == ("passed" if avr_toolchain_available() else "not compiled")
+    assert sorted(p.name for p in folder.glob("*.ino")) == ["other_name.ino"]  # the user's folder is untouched
+    empty = tmp_path / "empty_sketch"
+    empty.mkdir()
+    with pytest.raises(UserError, match=f"{empty} holds no .ino file"):
+        sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="uno", check=empty)
 
 
 def test_check_mode_with_model_and_labels_reports_findings_and_exits_1(tmp_path):

@@ -44,13 +44,20 @@ class BenchConfig:
     timeout_s: float = 3600.0
     extra: dict[str, list[str]] = field(default_factory=dict)  # command -> extra arguments of the benched runs
 
-    def validate(self) -> None:
+    def validate(self, data: bool = True) -> None:
+        """Every option; the data too unless `data` is False (the bundled data is written later)."""
         if self.stage not in BENCH_STAGES:
             raise UserError(f"unknown bench stage '{self.stage}': use one of {', '.join(BENCH_STAGES)}")
         if not self.models:
             raise UserError("no model to bench: pass --llm PROVIDER/MODEL (repeat it to compare models)")
         if self.runs < 1 or self.jobs < 1:
             raise UserError("--runs and --jobs must be at least 1")
+        if not self.timeout_s > 0:
+            raise UserError(f"--timeout {self.timeout_s:g}: give the seconds a run may take, more than 0")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise UserError("--max-attempts must be at least 1")
+        if not data:
+            return
         if not self.data:
             raise UserError("bench needs the input data: pass --data PATH (a dataset, or a run folder)")
         if not Path(self.data).exists():
@@ -67,9 +74,19 @@ def slug(model: str) -> str:
 
 
 def new_bench_dir(out: Path, stage: str) -> Path:
-    folder = Path(out) / f"{datetime.now():%Y%m%d-%H%M%S}-bench-{stage}"
-    folder.mkdir(parents=True, exist_ok=False)
-    return folder.resolve()
+    """A new folder under `out` (a second bench started in the same second gets a -2 suffix)."""
+    base = Path(out) / f"{datetime.now():%Y%m%d-%H%M%S}-bench-{stage}"
+    for n in range(1, 100):
+        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            return folder.resolve()
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise UserError(f"cannot create the bench folder in {out} ({err.strerror or err}): "
+                            "pass --out FOLDER you can write to") from err
+    raise UserError(f"too many bench folders named {base.name} in {out}: wait a second and retry")
 
 
 def save_config(bench_dir: Path, config: BenchConfig) -> None:

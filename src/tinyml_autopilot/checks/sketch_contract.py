@@ -48,17 +48,18 @@ class Context:
     notes: list[str]
 
 
-def detect_runtime(sketch: Sketch) -> str:
+def detect_runtime(sketch: Sketch, default: str = "tflm") -> str:
+    """The runtime the sketch's code uses; `default` (the board's) when it shows no clear sign."""
     if re.search(r"\btflite::|MicroInterpreter", sketch.code):
         return "tflm"
     if re.search(rf"\b{IDENT}_invoke\s*\(", sketch.code):
         return "portable-c"
-    return "tflm"
+    return default
 
 
 def check_contract(sketch: Sketch, facts: ModelFacts, board: Board, features: FeatureFacts,
                    runtime: str | None = None) -> ContractReport:
-    runtime = runtime or detect_runtime(sketch)
+    runtime = runtime or detect_runtime(sketch, board.runtime)
     included = {path.rsplit("/", 1)[-1] for _, path in sketch.includes()}
     library = api.library_for(board, included) if runtime == "tflm" else None
     ctx = Context(sketch, facts, board, features, runtime, library, [])
@@ -86,7 +87,10 @@ def check_includes(ctx: Context) -> Result:
     s, found = ctx.sketch, []
     paths = [p for _, p in s.includes()]
     for delim, path in s.includes():
-        if delim == '"' and not path.startswith(("tensorflow/", "third_party/")) \
+        if delim == '"' and (path.startswith("/") or ".." in Path(path).parts):
+            found.append(_f("includes", f'#include "{path}" reaches outside the sketch folder: keep every file '
+                                        "the sketch includes inside its folder", s.lines(re.escape(path))))
+        elif delim == '"' and not path.startswith(("tensorflow/", "third_party/")) \
                 and not (s.folder / path).is_file():
             found.append(_f("includes", f'#include "{path}" names a file that is not in the sketch folder',
                             s.lines(re.escape(path))))
@@ -193,7 +197,8 @@ def check_model_symbols(ctx: Context) -> Result:
     s = ctx.sketch
     header, declared = _header_symbols(ctx)
     if header is None:
-        return [_f("model_symbols", f"no model header in the sketch folder (expected {ctx.facts.model_header})")], ""
+        expected = ctx.facts.model_header if ctx.runtime == "tflm" else "model.h and model.c"
+        return [_f("model_symbols", f"no model header in the sketch folder (expected {expected})")], ""
     if not re.search(rf'#\s*include\s*"{re.escape(header)}"', s.strings):
         return [_f("model_symbols", f'the model header is never included: #include "{header}"')], ""
     if ctx.runtime != "tflm":

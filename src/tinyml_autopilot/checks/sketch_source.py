@@ -27,6 +27,8 @@ _NUMBER_SUFFIX = re.compile(r"(?<![\w.])((?:0[xX][0-9a-fA-F]+)|(?:\d+\.?\d*(?:[e
                             r"|(?:\.\d+(?:[eE][+-]?\d+)?))(?:[uU]?[lL]{0,2}|[fF])(?!\w)")
 _CAST = re.compile(r"\(\s*(?:unsigned\s+|signed\s+|const\s+)*(?:int|float|double|long|short|char|size_t|u?int\d+_t)"
                    r"\s*\)|static_cast\s*<[^>]*>")
+MAX_SHIFT = 64
+MAX_VALUE = 2 ** 64  # beyond any C integer type: give up rather than grow huge integers
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Mod: operator.mod,
         ast.LShift: operator.lshift, ast.RShift: operator.rshift, ast.BitOr: operator.or_,
         ast.BitAnd: operator.and_}
@@ -150,6 +152,13 @@ def evaluate(expr: str, consts: dict[str, float]) -> float | None:
 
 
 def _eval_node(node: ast.AST, consts: dict[str, float]) -> float:
+    value = _eval_raw(node, consts)
+    if abs(value) > MAX_VALUE:
+        raise ValueError("out of range of C integer types")
+    return value
+
+
+def _eval_raw(node: ast.AST, consts: dict[str, float]) -> float:
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
         return node.value
     if isinstance(node, ast.Name):
@@ -163,6 +172,8 @@ def _eval_node(node: ast.AST, consts: dict[str, float]) -> float:
             if isinstance(left, int) and isinstance(right, int):
                 return int(left / right)  # C integer division truncates
             return left / right
+        if isinstance(node.op, ast.LShift | ast.RShift) and not 0 <= right <= MAX_SHIFT:
+            raise ValueError("shift count out of range")
         if type(node.op) in _OPS:
             return _OPS[type(node.op)](left, right)
     raise ValueError("not a simple constant expression")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from .common import (
     ApiBase,
@@ -59,6 +60,7 @@ def command(
     from ..errors import UserError
 
     setup_logging(debug)
+    extra = _split(stage_args) if stage_args else None
     given = {"runs": runs, "jobs": jobs, "data": str(data) if data else None, "board": board,
              "description": description, "api_base": api_base, "max_attempts": max_attempts, "timeout_s": timeout}
     if llm:
@@ -79,23 +81,31 @@ def command(
         if bundled:  # the bundled demo dataset, so a bench runs with no data of one's own
             given.update(data="(bundled demo data)", label="file name", board=given.get("board", "uno"))
         config = BenchConfig(stage=stage, models=given.pop("models", ["offline"]), **given)
-        if not bundled:
-            config.validate()  # before the bench folder is made
+        config.validate(data=not bundled)  # before the bench folder is made
         bench_dir = new_bench_dir(out or Path("runs"), stage)
         if bundled:
             from ..data import DEMO_OPTIONS, demo_dataset
 
             config.data = str(demo_dataset(bench_dir / "demo-data"))
             config.description = config.description or DEMO_OPTIONS["description"]
-    if stage_args:
-        import shlex
-
-        config.extra = {"run" if config.stage == "all" else config.stage: shlex.split(stage_args)}
+    if extra is not None:
+        config.extra = {"run" if config.stage == "all" else config.stage: extra}
     config.validate()
     console.print(f"bench {config.stage}: {config.runs} run(s) x {len(config.models)} model(s), "
-                  f"{config.jobs} at a time -> {bench_dir}")
+                  f"{config.jobs} at a time -> {bench_dir}", markup=False, highlight=False)
     result = _run_with_progress(config, bench_dir)
     _show(result, json_out)
+
+
+def _split(stage_args: str) -> list[str]:
+    import shlex
+
+    from ..errors import UserError
+
+    try:
+        return shlex.split(stage_args)
+    except ValueError as err:
+        raise UserError(f"--stage-args {stage_args!r}: {err} (quote it as in a shell)") from err
 
 
 def _run_with_progress(config: Any, bench_dir: Path) -> dict[str, Any]:
@@ -111,11 +121,12 @@ def _run_with_progress(config: Any, bench_dir: Path) -> dict[str, Any]:
 
         def done(record: dict[str, Any]) -> None:
             colour = "green" if record["status"] == "ok" else "red"
-            progress.console.print(f"  {record['model']} #{record['index']:02d}: [{colour}]{record['status']}[/] "
-                                   f"({record['wall_s']:.1f} s)")
+            progress.console.print(f"  {escape(str(record['model']))} #{record['index']:02d}: "
+                                   f"[{colour}]{escape(str(record['status']))}[/] ({record['wall_s']:.1f} s)")
             progress.advance(task)
 
-        return run_bench(config, bench_dir, log=progress.console.print, on_done=done)
+        return run_bench(config, bench_dir, on_done=done,
+                         log=lambda line: progress.console.print(line, markup=False, highlight=False))
 
 
 def _show(result: dict[str, Any], json_out: bool) -> None:
@@ -130,4 +141,4 @@ def _show(result: dict[str, Any], json_out: bool) -> None:
         sys.stdout.write(json.dumps(payload, default=str) + "\n")
         return
     console.print(markdown_table(summary), markup=False, highlight=False)
-    console.print(f"results: {Path(files['markdown']).parent}")
+    console.print(f"results: {Path(files['markdown']).parent}", markup=False, highlight=False)

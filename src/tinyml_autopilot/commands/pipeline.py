@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from .common import (
     LLM,
@@ -81,9 +82,14 @@ def demo_command(
 ) -> None:
     """The whole pipeline on bundled gesture data for an Arduino Uno, offline unless an LLM is set."""
     from ..data import DEMO_OPTIONS, demo_dataset
+    from ..errors import UserError
 
     settings = settings_from(None, out=out)
-    folder = demo_dataset(Path(settings.out) / "demo-data")
+    try:
+        folder = demo_dataset(Path(settings.out) / "demo-data")
+    except OSError as err:
+        raise UserError(f"cannot write the demo data under {settings.out} ({err.strerror or err}): "
+                        "pass --out FOLDER you can write to") from err
     inputs = {"data": folder, **DEMO_OPTIONS, "epochs": epochs}
     flags = {"llm": llm, "api_base": api_base, "out": out, "board": board or DEMO_BOARD, "yes": True,
              "debug": debug}
@@ -138,7 +144,8 @@ def show_summary(run_dir: Path, result: Any) -> None:
         stages.add_column(column)
     for s in summary["stages"]:
         colour = "green" if s["status"] == "ok" else "red"
-        stages.add_row(s["stage"], f"[{colour}]{s['status']}[/]", _fmt(s.get("wall_s"), ".1f"), str(s["attempts"]),
+        stages.add_row(escape(str(s["stage"])), f"[{colour}]{escape(str(s['status']))}[/]",
+                       _fmt(s.get("wall_s"), ".1f"), str(s["attempts"]),
                        str(s.get("llm_calls") or 0), f"{s.get('tokens_in') or 0}/{s.get('tokens_out') or 0}",
                        _money(s.get("cost_usd")))
     console.print(stages)
@@ -147,20 +154,21 @@ def show_summary(run_dir: Path, result: Any) -> None:
         f"accuracy float {_fmt(f.get('float_accuracy'), '.3f')}, int8 {_fmt(f.get('int8_accuracy'), '.3f')}",
         f"model {_fmt(f.get('model_bytes'), ',')} B, arena {_fmt(f.get('arena_bytes'), ',')} B",
         f"flash {_fmt(f.get('flash_bytes'), ',')} / {_fmt(f.get('flash_max'), ',')} B, "
-        f"RAM {_fmt(f.get('ram_bytes'), ',')} / {_fmt(f.get('ram_max'), ',')} B ({board.get('name', 'no board')})",
+        f"RAM {_fmt(f.get('ram_bytes'), ',')} / {_fmt(f.get('ram_max'), ',')} B "
+        f"({escape(str(board.get('name', 'no board')))})",
         f"compile: {_verdict(f.get('compile'))}, simulation: {_verdict(f.get('simulation'))}",
-        f"LLM ({summary.get('llm')}): {t['llm_calls']} calls, {t['tokens_in']}+{t['tokens_out']} tokens, "
+        f"LLM ({escape(str(summary.get('llm')))}): {t['llm_calls']} calls, {t['tokens_in']}+{t['tokens_out']} tokens, "
         f"cost {_money(t.get('cost_usd'))}; {t['attempts']} attempts in {t['wall_s']:.1f} s",
     ]
     for line in lines:
         console.print(f"  {line}", highlight=False)
     colour = "green" if result.ok else "red"
-    console.print(f"[{colour}]run: {result.status}[/] {result.message}", highlight=False)
-    console.print(f"  run folder: {run_dir}", highlight=False)
+    console.print(f"[{colour}]run: {escape(str(result.status))}[/] {escape(str(result.message))}", highlight=False)
+    console.print(f"  run folder: {run_dir}", highlight=False, markup=False)
 
 
 def _fmt(value: Any, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
+    return "n/a" if value is None else escape(format(value, spec))
 
 
 def _money(value: Any) -> str:
@@ -169,4 +177,4 @@ def _money(value: Any) -> str:
 
 def _verdict(value: Any) -> str:
     colour = {"passed": "green", "failed": "red"}.get(value, "yellow")
-    return f"[{colour}]{value or 'not run'}[/]"
+    return f"[{colour}]{escape(str(value or 'not run'))}[/]"

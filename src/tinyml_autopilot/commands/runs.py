@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UserError
@@ -34,12 +35,13 @@ def command(
 
 def _table(rows: list[dict], folder: Path) -> None:
     if not rows:
-        console.print(f"no runs under {folder}")
+        console.print(f"no runs under {folder}", markup=False)
         return
     table = Table("run", "stage", "status", "attempts", "llm calls", "cost $", "wall s")
     for r in rows:
-        table.add_row(r["run"], str(r.get("stage")), str(r.get("status")), str(r.get("attempts", "")),
-                      str(r.get("llm_calls", "")), str(r.get("cost_usd", "")), str(r.get("wall_s", "")))
+        cells = (r["run"], r.get("stage"), r.get("status"), r.get("attempts", ""), r.get("llm_calls", ""),
+                 r.get("cost_usd", ""), r.get("wall_s", ""))
+        table.add_row(*(escape(str(c)) for c in cells))
     console.print(table)
 
 
@@ -57,12 +59,13 @@ def _show(path: Path, json_out: bool) -> None:
     if json_out:
         sys.stdout.write(json.dumps({"run_dir": str(path), **metrics}, default=str) + "\n")
         return
-    console.print(f"[bold]{path}[/]")
+    console.print(f"[bold]{escape(str(path))}[/]")
     for key, value in metrics.items():
-        console.print(f"  {key}: {value}")
+        console.print(f"  {key}: {value}", markup=False)
     for folder in attempts:
         record = json.loads((folder / "attempt.json").read_text())
         colour = "green" if record["status"] == "ok" else "red"
         what = record.get("category") or ""
-        console.print(f"  [{colour}]{folder.relative_to(path)}[/] {record['status']} {what} "
-                      f"{(record.get('error') or '').splitlines()[0][:100] if record.get('error') else ''}")
+        error = (record.get("error") or "").splitlines()[0][:100] if record.get("error") else ""
+        console.print(f"  [{colour}]{escape(str(folder.relative_to(path)))}[/] "
+                      + escape(f"{record['status']} {what} {error}"))

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..secrets import clean_env, redact, secret_values
+
 HARDWARE_DIRS = (Path("/usr/share/arduino/hardware"), Path("/usr/share/arduino-builder"))
 AVR_EXTRA_PREFS = ("compiler.cpp.extra_flags=-DDECIMAL_DIG=9",)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -72,11 +74,13 @@ def avr_toolchain_available() -> bool:
 
 def run_process(cmd: list[str], timeout: float, cwd: Path | None = None,
                 stdin: bytes | None = None) -> Proc:
-    """Run `cmd` in its own process group; on timeout kill the whole group."""
+    """Run `cmd` in its own process group, without credentials in its environment and with any
+    secret value redacted from its output (a sketch can #include any readable file and the
+    compiler echoes it); on timeout kill the whole group."""
     start = time.monotonic()
     p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE if stdin is not None else
                          subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         start_new_session=True)
+                         start_new_session=True, env=clean_env())
     try:
         out, err = p.communicate(stdin, timeout=timeout)
         timed_out = False
@@ -85,8 +89,27 @@ def run_process(cmd: list[str], timeout: float, cwd: Path | None = None,
             os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         timed_out = True
-    return Proc(p.returncode, out.decode(errors="replace"), err.decode(errors="replace"),
+    return Proc(p.returncode, redact(out.decode(errors="replace")), redact(err.decode(errors="replace")),
                 timed_out, time.monotonic() - start)
+
+
+def scrub_secrets(folder: Path) -> None:
+    """Redact secret values from the text files under `folder`; delete binary files holding one
+    (the preprocessor's output in a build folder holds whatever the sketch included)."""
+    values = secret_values()
+    if not values or not folder.is_dir():
+        return
+    needles = [v.encode() for v in values]
+    for path in folder.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if not any(n in data for n in needles):
+            continue
+        try:
+            path.write_text(redact(data.decode(), values))
+        except UnicodeDecodeError:
+            path.unlink()
 
 
 def _error_lines(log: str, limit: int = 20) -> list[str]:
@@ -183,7 +206,10 @@ def compile_sketch(sketch_dir: Path, fqbn: str, build_dir: Path,
         return CompileResult(ok=False, tool="none", log=msg, errors=[msg])
     if not res.ok:
         res.errors = res.errors + (_error_lines(res.log) or [res.log.strip()[-300:]])
+    scrub_secrets(build_dir)
     res.elf = _find_elf(build_dir, sketch_dir) if res.ok else None
+    if res.ok and res.elf is None:
+        res.ok, res.errors = False, res.errors + ["the build produced no .elf file (or it held a secret value)"]
     return res
 
 

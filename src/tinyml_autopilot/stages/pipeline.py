@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from ..errors import StageNotBuilt
 from ..report import build_report, run_summary
 from ..report.progress import StageWatcher
@@ -133,7 +135,8 @@ def _run_stage(ctx: StageContext, stage: str, number: int, child: Run, inputs: d
         result = fn(sub, **inputs)
     elapsed = round(time.monotonic() - start, 3)
     colour = "green" if result.ok else "red"
-    ctx.console.print(f"[{colour}]{stage}: {result.status}[/] in {elapsed:.1f} s {result.message}", highlight=False)
+    ctx.console.print(f"[{colour}]{stage}: {escape(result.status)}[/] in {elapsed:.1f} s {escape(result.message)}",
+                      highlight=False)
     return result, elapsed
 
 

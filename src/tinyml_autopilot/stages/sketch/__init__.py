@@ -14,6 +14,7 @@ from typing import Any
 
 from ...loop import Finding, run_loop
 from ...runs import write_output
+from ...secrets import redact
 from ..base import StageContext, StageResult
 from .inputs import Inputs, check_fits, resolve
 from .verify import Evaluation, evaluate
@@ -29,7 +30,7 @@ def run(ctx: StageContext, data: Path | None = None, board: str | None = None, n
     inp.name, inp.description = name, description
     inp.sensor, inp.output = (sensor if sensor != "serial" else None), output or "serial"
     if check is not None:
-        return _check_mode(ctx, inp, Path(check))
+        return _check_mode(ctx, inp, Path(check), runtime)
     check_fits(inp)
     from .spec import SpecTask, default_spec, merge_spec_file
 
@@ -90,7 +91,7 @@ def _keep_logs(ctx: StageContext, workdir: Path) -> None:
                                                                   "logs/test_build_compile.log"),
                       ("simulation.log", "logs/simulation.log")):
         if (workdir / rel).is_file():
-            ctx.run.write_text(dest, (workdir / rel).read_text())
+            ctx.run.write_text(dest, redact((workdir / rel).read_text(errors="replace")))
 
 
 def _message(verdicts: dict[str, Any]) -> str:
@@ -120,21 +121,37 @@ def _failed(ctx: StageContext, message: str, summary: dict, verdicts: dict | Non
     return StageResult("sketch", "failed", ctx.run.dir, figures, message)
 
 
-def check_sketch(sketch_dir: Path, inp: Inputs, workdir: Path) -> tuple[Evaluation, list[Finding]]:
-    """Steps 3-5 on a sketch someone else wrote (copied into `workdir`, never changed in place)."""
+def check_sketch(sketch_dir: Path, inp: Inputs, workdir: Path,
+                 runtime: str | None = None) -> tuple[Evaluation, list[Finding]]:
+    """Steps 3-5 on a sketch someone else wrote (copied into `workdir`, never changed in place).
+    `runtime` forces one; otherwise the sketch's code decides, and the board's runtime when it is unclear."""
+    from ...errors import UserError
+
     sketch_dir = Path(sketch_dir)
     if not sketch_dir.is_dir():
-        from ...errors import UserError
-
         raise UserError(f"{sketch_dir} is not a folder: pass the sketch folder to --check")
-    copy = Path(workdir) / sketch_dir.resolve().name
+    inos = sorted(sketch_dir.glob("*.ino"))
+    name = sketch_dir.resolve().name
+    if not inos:
+        raise UserError(f"{sketch_dir} holds no .ino file: pass the folder holding {name}.ino to --check")
+    copy = Path(workdir) / name
     shutil.copytree(sketch_dir, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns("build", ".*"))
-    ev = evaluate(copy, inp, Path(workdir), None, run_all=True)
+    renamed = None
+    if not (sketch_dir / f"{name}.ino").is_file():
+        if len(inos) > 1:
+            raise UserError(f"{sketch_dir} holds {len(inos)} .ino files and none is {name}.ino: Arduino requires "
+                            f"the main file to be named like its folder ({name}/{name}.ino)")
+        (copy / inos[0].name).rename(copy / f"{name}.ino")
+        renamed = (f"{inos[0].name} was checked as {name}.ino: Arduino requires the main file to be named like "
+                   f"its folder ({name}/{name}.ino); rename it before opening the sketch in the IDE")
+    ev = evaluate(copy, inp, Path(workdir), runtime, run_all=True)
+    if renamed:
+        ev.report.notes.insert(0, renamed)
     return ev, ev.findings()
 
 
-def _check_mode(ctx: StageContext, inp: Inputs, folder: Path) -> StageResult:
-    ev, findings = check_sketch(folder, inp, ctx.run.path("check", ".keep").parent)
+def _check_mode(ctx: StageContext, inp: Inputs, folder: Path, runtime: str | None = None) -> StageResult:
+    ev, findings = check_sketch(folder, inp, ctx.run.path("check", ".keep").parent, runtime)
     verdicts = ev.verdicts()
     ctx.run.write_json("verdicts.json", verdicts)
     ctx.run.write_json("findings.json", [f.__dict__ for f in findings])

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...boards import Board
 from ...checks.sketch_facts import FeatureFacts, ModelFacts
+from ...secrets import redact
 
 ACQUIRE = re.compile(r"^[^\n]*TINYML_ACQUIRE_BEGIN[^\n]*\n(.*?)^[^\n]*TINYML_ACQUIRE_END[^\n]*$", re.S | re.M)
 ACQUIRE_FN = re.compile(r"\bbool\s+(\w+)\s*\(\s*float\s*\*\s*\w+\s*\)")
@@ -52,7 +53,7 @@ def compile_for(sketch_dir: Path, board: Board, build_dir: Path) -> CompileVerdi
     verdict = CompileVerdict("passed" if res.ok else "failed", "", tool=res.tool, flash_bytes=res.flash_bytes,
                              ram_bytes=res.ram_bytes, errors=res.errors, elf=str(res.elf) if res.elf else None,
                              **budget)
-    (build_dir / "compile.log").write_text(res.log)
+    (build_dir / "compile.log").write_text(redact(res.log))
     if not res.ok:
         name = re.escape(sketch_dir.name)
         verdict.lines = sorted({int(n) for n in re.findall(rf"{name}\.ino:(\d+):\d+: (?:fatal )?error", res.log)})
@@ -84,6 +85,20 @@ def budget_problems(v: CompileVerdict) -> list[str]:
 def c_float(v: float) -> str:
     text = f"{float(v):.9g}"
     return text + ("f" if any(c in text for c in ".e") else ".0f")
+
+
+def marker_problem(ino: str) -> str | None:
+    """Why no test build can be derived from the sketch (None when the acquisition block is usable)."""
+    wrap = ("put `bool acquire_sample(float *raw) {...}` between a line containing TINYML_ACQUIRE_BEGIN and "
+            "a line containing TINYML_ACQUIRE_END (e.g. `// TINYML_ACQUIRE_BEGIN` / `// TINYML_ACQUIRE_END`), so "
+            "the simulator can replace the sensor with recorded vectors")
+    m = ACQUIRE.search(ino)
+    if m is None:
+        return f"the sketch cannot be simulated: it has no TINYML_ACQUIRE_BEGIN/END marker block; {wrap}"
+    if ACQUIRE_FN.search(m.group(1)) is None:
+        return ("the sketch cannot be simulated: its TINYML_ACQUIRE_BEGIN/END block holds no "
+                f"`bool NAME(float *raw)` acquisition function; {wrap}")
+    return None
 
 
 def test_build_source(ino: str, raw: np.ndarray, values_per_call: int) -> str | None:
@@ -183,19 +198,23 @@ class SimVerdict:
 def simulate(sketch_dir: Path, board: Board, workdir: Path, facts: ModelFacts, features: FeatureFacts,
              vectors: tuple[np.ndarray, str], flash_used: int | None) -> SimVerdict:
     """Build the test variant of the sketch, run it in simavr, compare PRED lines with the host model."""
+    from ...sandbox.arduino import simulate_avr, tool_available
+
     if not board.simulator or not board.mcu:
         return SimVerdict("not simulated", f"not simulated: no simulator for {board.name} here")
+    if not tool_available(board.simulator):
+        return SimVerdict("not simulated", f"not simulated: {board.simulator} is not installed")
     ino = (sketch_dir / f"{sketch_dir.name}.ino").read_text()
+    problem = marker_problem(ino)
+    if problem:
+        return SimVerdict("failed", problem)
     raw, source = vectors
     room = board.flash_bytes - (flash_used or 0) - 1024
     n = int(min(len(raw), max(0, room // (4 * facts.input_size))))
     if n < 1:
         return SimVerdict("not simulated", "not simulated: no flash left for recorded test vectors")
     raw = raw[:n]
-    text = test_build_source(ino, raw, features.values_per_sample)
-    if text is None:
-        return SimVerdict("not simulated", "not simulated: the sketch has no TINYML_ACQUIRE_BEGIN/END block "
-                                           "around its acquisition function, so no test build can be derived")
+    text = test_build_source(ino, raw, features.values_per_sample) or ""
     test_dir = workdir / "test_build" / sketch_dir.name
     if test_dir.exists():
         shutil.rmtree(test_dir)
@@ -205,10 +224,8 @@ def simulate(sketch_dir: Path, board: Board, workdir: Path, facts: ModelFacts, f
     if built.status != "passed":
         return SimVerdict("failed", "the test build (recorded vectors instead of the sensor) did not compile:\n"
                           + "\n".join(built.errors[:10]), source=source)
-    from ...sandbox.arduino import simulate_avr
-
     sim = simulate_avr(Path(built.elf or ""), board.mcu, board.clock_hz, timeout=SIM_TIMEOUT_S)
-    (workdir / "simulation.log").write_text(sim.output)
+    (workdir / "simulation.log").write_text(redact(sim.output))
     got = [int(p) for p in PRED.findall(sim.output)]
     expected = host_predictions(facts, features, raw)
     verdict = _compare(expected, got, sim, source)
