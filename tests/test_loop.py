@@ -172,3 +172,12 @@ def test_the_cost_limit_counts_the_whole_stage(scripted, llm_settings, tmp_path)
 
     second = run_loop(SecondTask(), get_model(settings), run, Limits(max_attempts=3, cost_usd=1e-9))
     assert not second.ok and second.stopped_by == "cost" and second.attempts == []
+
+
+def test_the_stage_log_records_each_attempt_and_call(scripted, llm_settings, tmp_path):
+    server = scripted([CRASH, GOOD])
+    run, result = _run(llm_settings(server), tmp_path)
+    log = (run.dir / "logs" / "test.log").read_text()
+    assert result.ok
+    assert "answer attempt 1: failed (runtime)" in log and "NameError" in log
+    assert "answer attempt 2: ok" in log and log.count("LLM openai/scripted-model: ok") == 2

@@ -226,6 +226,9 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
             record.llm_s, record.cost_usd = reply.latency_s, reply.cost_usd
             record.tokens_in, record.tokens_out = reply.tokens_in, reply.tokens_out
         (folder / "attempt.json").write_text(json.dumps(asdict(record), indent=2))
+        run.log.debug("%s attempt %d: %s%s in %.1f s%s", task.name, number, record.status,
+                      f" ({record.category})" if record.category else "", record.duration_s,
+                      f": {record.error.strip().splitlines()[-1][:200]}" if record.error else "")
         if record.status == "failed":
             (folder / "messages_next.json").write_text(json.dumps(state.messages, indent=2))
     return outcome, record

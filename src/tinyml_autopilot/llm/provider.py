@@ -119,6 +119,9 @@ class LiteLLMModel:
         body = {"model": self.name, "api_base": self.api_base, "messages": messages,
                 "response": done.text if done else None, "error": str(err) if err else None}
         run.write_json(call, body)
+        run.log.debug("LLM %s: %s, %s tokens in, %s out, %.2f s%s", self.name, "ok" if done else "error",
+                      done.tokens_in if done else 0, done.tokens_out if done else 0,
+                      time.perf_counter() - start, f": {str(err)[:200]}" if err else "")
         figures = {k: v for k, v in vars(done).items() if k != "text"} if done else {}
         run.event("llm", self.name, parent, tags=tags or {}, file=call, retries=retries,
                   duration_s=round(time.perf_counter() - start, 4),
