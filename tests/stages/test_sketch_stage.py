@@ -43,6 +43,11 @@ def replies_for(board: str):
     return f"```json\n{spec.model_dump_json()}\n```", render_sketch(spec, inp)
 
 
+def attempt_records(result) -> list[dict]:
+    """The saved attempt.json of each sketch-generation attempt, in order."""
+    return [json.loads(p.read_text()) for p in sorted((result.run_dir / "attempts" / "sketch").glob("*/attempt.json"))]
+
+
 def fenced(code: str) -> str:
     return f"Here is the sketch.\n```cpp\n{code}```\n"
 
@@ -91,8 +96,7 @@ def test_llm_sketch_that_fails_to_compile_then_predicts_wrongly_is_repaired(scri
     settings = llm_settings(server, max_attempts=4)
     result = sketch.run(ctx_for(settings), data=fm.convert_run(), board="uno", name="activity")
     assert result.ok, result.message
-    attempts = [json.loads(p.read_text()) for p in sorted((result.run_dir / "attempts" / "sketch").glob(
-        "*/attempt.json"))]
+    attempts = attempt_records(result)
     assert [a["category"] for a in attempts] == ["compile", "check", None]
     assert attempts[1]["checks"] == ["simulation"]
     repair = server.requests[2]["messages"][-1]["content"]
@@ -111,8 +115,7 @@ def test_sketch_without_acquire_markers_fails_simulation_and_is_repaired(scripte
     result = sketch.run(ctx_for(llm_settings(server, max_attempts=3)), data=fm.convert_run(), board="uno",
                         name="activity")
     assert result.ok, result.message
-    attempts = [json.loads(p.read_text()) for p in sorted((result.run_dir / "attempts" / "sketch").glob(
-        "*/attempt.json"))]
+    attempts = attempt_records(result)
     assert [a["status"] for a in attempts] == ["failed", "ok"]
     assert attempts[0]["checks"] == ["simulation"]
     repair = server.requests[2]["messages"][-1]["content"]
@@ -129,8 +132,7 @@ def test_llm_tflm_sketch_with_missing_op_and_error_reporter_is_repaired(scripted
     result = sketch.run(ctx_for(llm_settings(server, max_attempts=4)), data=fm.convert_run(), board="nano33ble",
                         name="activity")
     assert result.ok, result.message
-    records = [json.loads(p.read_text()) for p in sorted((result.run_dir / "attempts" / "sketch").glob(
-        "*/attempt.json"))]
+    records = attempt_records(result)
     assert records[0]["checks"] == ["api", "ops_registered"]
     assert records[1]["checks"] == ["arena_size"]
     assert "[ops_registered] the model uses SOFTMAX" in server.requests[2]["messages"][-1]["content"]
@@ -330,8 +332,7 @@ def test_llm_failure_mode_is_caught_by_its_check_and_repaired(scripted, llm_sett
     result = sketch.run(ctx_for(llm_settings(server, max_attempts=3)), data=fm.convert_run(), board="nano33ble",
                         name="activity")
     assert result.ok, result.message
-    attempts = [json.loads(p.read_text()) for p in sorted((result.run_dir / "attempts" / "sketch").glob(
-        "*/attempt.json"))]
+    attempts = attempt_records(result)
     assert [a["status"] for a in attempts] == ["failed", "ok"]
     assert check in attempts[0]["checks"], attempts[0]
     assert f"[{check}]" in server.requests[2]["messages"][-1]["content"]

@@ -153,20 +153,19 @@ class FeatureFacts:
 
     def to_model(self, raw: np.ndarray) -> np.ndarray:
         """x_model = (x_raw - offset) / scale, in float32 as the board computes it."""
-        raw = np.asarray(raw, np.float32)
-        if self.scaling.method == "none":
-            return raw
-        off = np.asarray(self.scaling.offset, np.float32)
-        sc = np.asarray(self.scaling.scale, np.float32)
-        return ((raw.reshape(-1, self.values_per_sample) - off) / sc).reshape(raw.shape).astype(np.float32)
+        return self._per_channel(raw, lambda v, off, sc: (v - off) / sc)
 
     def to_raw(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, np.float32)
+        return self._per_channel(x, lambda v, off, sc: v * sc + off)
+
+    def _per_channel(self, values: np.ndarray, fn) -> np.ndarray:
+        values = np.asarray(values, np.float32)
         if self.scaling.method == "none":
-            return x
+            return values
         off = np.asarray(self.scaling.offset, np.float32)
         sc = np.asarray(self.scaling.scale, np.float32)
-        return (x.reshape(-1, self.values_per_sample) * sc + off).reshape(x.shape).astype(np.float32)
+        flat = values.reshape(-1, self.values_per_sample)
+        return fn(flat, off, sc).reshape(values.shape).astype(np.float32)
 
 
 def load_feature_spec(path: Path | None, facts: ModelFacts) -> FeatureFacts:

@@ -62,7 +62,7 @@ def command(
 
     inputs = {"data": data, "label": label, "description": description, "window": window, "stride": stride,
               "rate": rate, "test_size": test_size, "val_size": val_size, "seed": seed,
-              "drop_steps": list(drop_step or []), "ops_file": ops_file, "kind": kind}
+              "drop_steps": list(drop_step) if drop_step else None, "ops_file": ops_file, "kind": kind}
     run_stage("data", stage.run, json_out=json_out, config=config, resume=resume, inputs=inputs,
               flags={"llm": llm, "api_base": api_base, "out": out, "yes": yes, "max_attempts": max_attempts,
                      "debug": debug})

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyml_autopilot.stages.convert_output import write_c_array
+
 LABELS = ["idle", "walk", "run"]
 OFFSET = [512.0, 300.0, 20.0, 5.0]
 SCALE = [100.0, 50.0, 4.0, 2.0]
@@ -47,7 +49,7 @@ def convert_run() -> Path:
     art.mkdir()
     proc.mkdir()
     (art / "model.tflite").write_bytes(data)
-    write_model_data(data, art)
+    write_c_array(art / "model.tflite", art)
     np.savez(proc / "test.npz", X=xt, y=yt)
     spec = {"kind": "tabular", "input_shape": [4], "feature_columns": ["a0", "a1", "a2", "a3"],
             "window": None, "stride": None, "sample_rate_hz": None,
@@ -60,16 +62,6 @@ def convert_run() -> Path:
         "stage": "convert", "tflite": "artifacts/model.tflite", "model_card": "artifacts/model_card.json",
         "processed_dir": "processed", "feature_spec": "processed/feature_spec.json", "labels": LABELS}))
     return root
-
-
-def write_model_data(data: bytes, folder: Path) -> None:
-    body = ",\n".join("  " + ", ".join(f"0x{b:02x}" for b in data[i:i + 12]) for i in range(0, len(data), 12))
-    (folder / "model_data.h").write_text(
-        "#ifndef MODEL_DATA_H_\n#define MODEL_DATA_H_\n"
-        "extern const unsigned char g_model_data[];\nextern const unsigned int g_model_data_len;\n#endif\n")
-    (folder / "model_data.cc").write_text(
-        f'#include "model_data.h"\nalignas(16) const unsigned char g_model_data[] = {{\n{body}\n}};\n'
-        f"const unsigned int g_model_data_len = {len(data)};\n")
 
 
 def _card(tflite: Path) -> dict:

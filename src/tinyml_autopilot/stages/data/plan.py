@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import UserError
-from ...runs import Run
 from .proposal import OperationsTable
 
 DEFAULTS = {"test_size": 0.2, "val_size": 0.1, "seed": 0}
@@ -31,15 +29,9 @@ class Arguments:
     kind: str = "auto"
 
 
-def arguments(run: Run, given: dict[str, Any]) -> Arguments:
-    """The call's arguments; on --resume the ones not given again come from the run's inputs.json."""
-    saved: dict[str, Any] = {}
-    inputs = run.dir / "inputs.json"
-    if inputs.is_file():
-        saved = json.loads(inputs.read_text()).get("arguments", {})
-    merged = {k: given.get(k) if given.get(k) not in (None, [], ()) else saved.get(k)
-              for k in Arguments.__dataclass_fields__}
-    merged = {k: v for k, v in merged.items() if v is not None}
+def arguments(given: dict[str, Any]) -> Arguments:
+    """The call's arguments, typed (on --resume the CLI has filled in the saved ones)."""
+    merged = {k: v for k, v in given.items() if k in Arguments.__dataclass_fields__ and v is not None}
     for key in ("data", "ops_file"):
         if key in merged:
             merged[key] = Path(merged[key])

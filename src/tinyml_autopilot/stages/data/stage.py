@@ -30,7 +30,7 @@ class _Stop(Exception):
 def run(ctx: StageContext, **given: Any) -> StageResult:
     """Turn the raw input into processed/ (splits, labels, feature spec) plus pipeline.py."""
     try:
-        return _run(ctx, arguments(ctx.run, given))
+        return _run(ctx, arguments(given))
     except _Stop as stop:
         ctx.run.finish("failed")
         return StageResult("data", "failed", ctx.run.dir, message=str(stop))

@@ -14,7 +14,6 @@ from typing import Any
 
 from ...loop import Finding, run_loop
 from ...runs import write_output
-from ...secrets import redact
 from ..base import StageContext, StageResult
 from .inputs import Inputs, check_fits, resolve
 from .verify import Evaluation, evaluate
@@ -91,7 +90,7 @@ def _keep_logs(ctx: StageContext, workdir: Path) -> None:
                                                                   "logs/test_build_compile.log"),
                       ("simulation.log", "logs/simulation.log")):
         if (workdir / rel).is_file():
-            ctx.run.write_text(dest, redact((workdir / rel).read_text(errors="replace")))
+            ctx.run.write_text(dest, (workdir / rel).read_text(errors="replace"))  # write_text redacts
 
 
 def _message(verdicts: dict[str, Any]) -> str:

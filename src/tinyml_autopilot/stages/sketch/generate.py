@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ...checks import sketch_api as api
 from ...loop import CheckFailed, ExecutionFailed
 from ...prompts import render
+from ..convert_output import HEADER, SYMBOL, write_c_array
 from .compile import c_float
 from .inputs import Inputs
 from .spec import AppSpec
@@ -69,16 +70,8 @@ def write_model_files(inp: Inputs, folder: Path) -> list[str]:
         shutil.copy2(art / header, folder / header)
         shutil.copy2(art / source, folder / source)
         return [header, source]
-    inp.facts.model_header, inp.facts.model_symbol = "model_data.h", "g_model_data"
-    data = inp.facts.tflite.read_bytes()
-    body = ",\n".join("  " + ", ".join(f"0x{b:02x}" for b in data[i:i + 12]) for i in range(0, len(data), 12))
-    (folder / "model_data.h").write_text(
-        "#ifndef MODEL_DATA_H_\n#define MODEL_DATA_H_\n\nextern const unsigned char g_model_data[];\n"
-        "extern const unsigned int g_model_data_len;\n\n#endif  // MODEL_DATA_H_\n")
-    (folder / "model_data.cc").write_text(
-        f'#include "model_data.h"\n\nalignas(16) const unsigned char g_model_data[] = {{\n{body}\n}};\n'
-        f"const unsigned int g_model_data_len = {len(data)};\n")
-    return ["model_data.h", "model_data.cc"]
+    inp.facts.model_header, inp.facts.model_symbol = HEADER, SYMBOL
+    return [p.name for p in write_c_array(inp.facts.tflite, folder)]
 
 
 def guidelines(inp: Inputs) -> str:
