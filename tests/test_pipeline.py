@@ -53,7 +53,12 @@ def test_demo_compiles_and_simulates_an_uno_sketch(demo):
     assert html.count("data:image/png;base64,") >= 4 and not re.search(r'(src|href)="https?://', html)
     for title in ("Training curves", "Confusion matrix", "Memory against the board", "Attempt timeline"):
         assert title in html
-    assert "[4/4] sketch" in result.stderr  # the progress display went to stderr, the JSON alone to stdout
+    # the progress display went to stderr, the JSON alone to stdout, each attempt under its own stage
+    err = result.stderr
+    marks = [err.index(f"[{n}/4] {stage}") for n, stage in enumerate(STAGES, 1)]
+    assert marks == sorted(marks)
+    assert marks[1] < err.index("✓ train attempt 1: ok") < marks[2] < err.index("✓ convert attempt 1: ok") < marks[3]
+    assert err.index("✓ data-00-load attempt 1: ok") < marks[1] and "attempt 1: ok" in err[marks[3]:]
 
 
 @pytest.mark.slow

@@ -195,6 +195,7 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
     outcome: Any = None
     text = ""
     settled = False
+    run.notify("start", task.name, number)
     try:
         with run.span("attempt", task.name, parent, attempt=number) as span:
             if model.offline:
@@ -231,6 +232,7 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
                       f": {record.error.strip().splitlines()[-1][:200]}" if record.error else "")
         if record.status == "failed":
             (folder / "messages_next.json").write_text(json.dumps(state.messages, indent=2))
+        run.notify("end", task.name, number, asdict(record))
     return outcome, record
 
 

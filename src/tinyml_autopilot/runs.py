@@ -8,7 +8,7 @@ import secrets as _random
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +50,8 @@ class Run:
     trace_id: str
     metrics: dict[str, Any] = field(default_factory=dict)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("tinyml_autopilot"))
+    # called as the loop starts and ends each attempt: observer(event, task, number, record or None)
+    observers: list[Callable[[str, str, int, dict | None], None]] = field(default_factory=list)
 
     @classmethod
     def create(cls, out: Path, stage: str, inputs: dict[str, Any] | None = None) -> Run:
@@ -91,14 +93,21 @@ class Run:
         """A stage run nested in this one (the chained `run` command keeps each stage's folder)."""
         sub = self.dir / stage
         if (sub / "run.json").is_file():
-            return Run.open(sub)
-        sub.mkdir(parents=True, exist_ok=True)
-        run = Run(dir=sub, stage=stage, trace_id=self.trace_id)
-        run._start_logging()
-        run.write_json("run.json", {"stage": stage, "trace_id": self.trace_id, "parent": str(self.dir)})
-        run.metrics = {"stage": stage, "status": "running", "started": time.time()}
-        run.save_metrics()
+            run = Run.open(sub)
+        else:
+            sub.mkdir(parents=True, exist_ok=True)
+            run = Run(dir=sub, stage=stage, trace_id=self.trace_id)
+            run._start_logging()
+            run.write_json("run.json", {"stage": stage, "trace_id": self.trace_id, "parent": str(self.dir)})
+            run.metrics = {"stage": stage, "status": "running", "started": time.time()}
+            run.save_metrics()
+        run.observers = list(self.observers)
         return run
+
+    def notify(self, event: str, task: str, number: int, record: dict | None = None) -> None:
+        """Tell the observers (a progress display) that an attempt started or ended."""
+        for observer in self.observers:
+            observer(event, task, number, record)
 
     # files -----------------------------------------------------------------------------
     def path(self, *parts: str) -> Path:

@@ -55,6 +55,7 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
               resume: Path | None, inputs: dict[str, Any], flags: dict[str, Any]) -> None:
     """Load settings and the model, open the run folder, run the stage, print its result."""
     from ..llm import OFFLINE_HINT, get_model
+    from ..report.progress import AttemptPrinter
     from ..runs import Run
     from ..stages.base import StageContext
 
@@ -68,6 +69,7 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     if model.offline and not settings.llm:
         logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
     run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
+    run.observers.append(AttemptPrinter(console))
     ctx = StageContext(settings=settings, model=model, run=run, console=console)
     result = runner(ctx, **inputs)
     emit(result, json_out)

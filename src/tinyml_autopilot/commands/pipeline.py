@@ -100,6 +100,7 @@ def chain(inputs: dict[str, Any], flags: dict[str, Any], *, json_out: bool, conf
           resume: Path | None) -> None:
     """Settings, model and run folder (new, or reopened), then every stage, then the summary."""
     from ..llm import OFFLINE_HINT, get_model
+    from ..report.progress import AttemptPrinter
     from ..runs import Run
     from ..stages import pipeline
     from ..stages.base import StageContext
@@ -112,10 +113,11 @@ def chain(inputs: dict[str, Any], flags: dict[str, Any], *, json_out: bool, conf
     if model.offline and not settings.llm:
         logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
     if resume is not None:
-        run = Run.open(resume)
+        run = Run.open(resume, "run")
     else:
         public = {"arguments": inputs, "settings": settings.model_dump(mode="json", exclude={"api_key"})}
         run = Run.create(settings.out, "run", public)
+    run.observers.append(AttemptPrinter(console))
     ctx = StageContext(settings=settings, model=model, run=run, console=console)
     result = pipeline.run(ctx, **inputs)
     if json_out:
@@ -152,11 +154,12 @@ def show_summary(run_dir: Path, result: Any) -> None:
     f, t, board = summary["figures"], summary["totals"], summary.get("board") or {}
     lines = [
         f"accuracy float {_fmt(f.get('float_accuracy'), '.3f')}, int8 {_fmt(f.get('int8_accuracy'), '.3f')}",
-        f"model {_fmt(f.get('model_bytes'), ',')} B, arena {_fmt(f.get('arena_bytes'), ',')} B",
+        _memory_line(f),
         f"flash {_fmt(f.get('flash_bytes'), ',')} / {_fmt(f.get('flash_max'), ',')} B, "
         f"RAM {_fmt(f.get('ram_bytes'), ',')} / {_fmt(f.get('ram_max'), ',')} B "
         f"({escape(str(board.get('name', 'no board')))})",
-        f"compile: {_verdict(f.get('compile'))}, simulation: {_verdict(f.get('simulation'))}",
+        f"compile: {_verdict(f.get('compile'))}, simulation: {_verdict(f.get('simulation'))}"
+        + (f" ({escape(str(f['simulation_agreement']))} vectors agree)" if f.get("simulation_agreement") else ""),
         f"LLM ({escape(str(summary.get('llm')))}): {t['llm_calls']} calls, {t['tokens_in']}+{t['tokens_out']} tokens, "
         f"cost {_money(t.get('cost_usd'))}; {t['attempts']} attempts in {t['wall_s']:.1f} s",
     ]
@@ -165,6 +168,16 @@ def show_summary(run_dir: Path, result: Any) -> None:
     colour = "green" if result.ok else "red"
     console.print(f"[{colour}]run: {escape(str(result.status))}[/] {escape(str(result.message))}", highlight=False)
     console.print(f"  run folder: {run_dir}", highlight=False, markup=False)
+
+
+def _memory_line(f: dict[str, Any]) -> str:
+    """Model and arena bytes; for the portable C runtime, beside what the .tflite and TFLM would take."""
+    line = f"model {_fmt(f.get('model_bytes'), ',')} B, arena {_fmt(f.get('arena_bytes'), ',')} B"
+    if f.get("tflite_bytes") is not None:
+        line = (f"model {_fmt(f.get('model_bytes'), ',')} B as C (.tflite {_fmt(f['tflite_bytes'], ',')} B), "
+                f"arena {_fmt(f.get('arena_bytes'), ',')} B (TFLite Micro would need "
+                f"{_fmt(f.get('tflm_arena_bytes'), ',')} B)")
+    return line
 
 
 def _fmt(value: Any, spec: str) -> str:

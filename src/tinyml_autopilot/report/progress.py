@@ -1,79 +1,52 @@
-"""Live progress of a running stage, per task and attempt, read from its run folder.
+"""Progress of a running stage, attempt by attempt.
 
-A background thread watches attempts/<task>/<NN>/ appear and their attempt.json land, and prints
-one line for each; it needs nothing from the stage itself and never holds a live display, so a
-stage's own spinners keep working.
+The loop tells a run's observers as each attempt starts and ends (`Run.notify`); the command
+line attaches an `AttemptPrinter`, so the lines appear in the order things happen.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 
 
-class StageWatcher:
-    def __init__(self, stage_dir: Path, stage: str, console: Console, interval_s: float = 0.5,
-                 enabled: bool = True) -> None:
-        self.stage_dir, self.stage, self.console = Path(stage_dir), stage, console
-        self.interval_s, self.enabled = interval_s, enabled
-        self._seen_started: set[Path] = set()
-        self._seen_done: set[Path] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"watch-{stage}", daemon=True)
+class AttemptPrinter:
+    """A spinner while an attempt runs (on a terminal), then one verdict line per attempt.
 
-    def __enter__(self) -> StageWatcher:
-        if self.enabled:
-            self._mark_existing()
-            self._thread.start()
-        return self
+    Attempts nest (the sketch task fills its spec inside its own attempt): the spinner shows the
+    innermost one running.
+    """
 
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self._stop.set()
-            self._thread.join(timeout=5)
-            self.poll()  # the attempts that finished since the last look
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._running: list[str] = []
+        self._status: Status | None = None
 
-    def _mark_existing(self) -> None:
-        """Attempts already there (a resumed stage) are not announced again."""
-        for folder in self._folders():
-            self._seen_started.add(folder)
-            if (folder / "attempt.json").is_file():
-                self._seen_done.add(folder)
+    def __call__(self, event: str, task: str, number: int, record: dict[str, Any] | None) -> None:
+        if event == "start":
+            self._running.append(f"{task} attempt {number} running")
+        elif event == "end":
+            if self._running:
+                self._running.pop()
+            if record is not None:
+                self.console.print(describe_attempt(task, record), highlight=False)
+        self._show()
 
-    def _folders(self) -> list[Path]:
-        return sorted(p for p in self.stage_dir.glob("attempts/*/*") if p.is_dir())
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.poll()
-            except OSError:  # a folder being written: look again next time
-                continue
-
-    def poll(self) -> None:
-        for folder in self._folders():
-            task, number = folder.parent.name, folder.name
-            if folder not in self._seen_started:
-                self._seen_started.add(folder)
-                self.console.print(f"  [cyan]…[/] {task} attempt {int(number)} running", highlight=False)
-            record_file = folder / "attempt.json"
-            if folder not in self._seen_done and record_file.is_file():
-                record = _read(record_file)
-                if record:
-                    self._seen_done.add(folder)
-                    self.console.print(describe_attempt(task, record), highlight=False)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    def _show(self) -> None:
+        if not self._running:
+            if self._status is not None:
+                self._status.stop()
+                self._status = None
+            return
+        text = escape(self._running[-1])
+        if self._status is None:
+            self._status = self.console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
 
 
 def describe_attempt(task: str, record: dict[str, Any]) -> str:

@@ -20,7 +20,6 @@ from rich.markup import escape
 
 from ..errors import StageNotBuilt
 from ..report import build_report, run_summary
-from ..report.progress import StageWatcher
 from ..runs import Run
 from .base import StageContext, StageResult
 
@@ -80,7 +79,7 @@ def accepted(fn: Callable[..., Any], inputs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in inputs.items() if k in params and v is not None}
 
 
-def run(ctx: StageContext, watch: bool = True, **given: Any) -> StageResult:
+def run(ctx: StageContext, **given: Any) -> StageResult:
     """Run (or resume) every stage in order; write summary.json, metrics.json and report.html.
 
     `given`: data, description, label, window, stride, rate (data stage) and epochs (train stage);
@@ -101,7 +100,7 @@ def run(ctx: StageContext, watch: bool = True, **given: Any) -> StageResult:
             continue
         try:
             result, seconds[stage] = _run_stage(ctx, stage, number, child,
-                                                stage_inputs(stage, args, previous, board), watch)
+                                                stage_inputs(stage, args, previous, board))
         except BaseException as err:  # a bad input, a bug or Ctrl-C: keep the summary, then let it through
             with contextlib.suppress(Exception):
                 if child.metrics.get("status") == "running":
@@ -123,16 +122,15 @@ def _board(board_id: str | None):
     return get_board(board_id)
 
 
-def _run_stage(ctx: StageContext, stage: str, number: int, child: Run, inputs: dict[str, Any],
-               watch: bool) -> tuple[StageResult, float]:
+def _run_stage(ctx: StageContext, stage: str, number: int, child: Run,
+               inputs: dict[str, Any]) -> tuple[StageResult, float]:
     fn = runner(stage)
     inputs = accepted(fn, inputs)
     child.write_json("inputs.json", {"arguments": inputs, "chained_in": str(ctx.run.dir)})
     ctx.console.rule(f"[bold][{number}/{len(STAGES)}] {stage}")
     sub = StageContext(settings=ctx.settings, model=ctx.model, run=child, console=ctx.console)
     start = time.monotonic()
-    with StageWatcher(child.dir, stage, ctx.console, enabled=watch):
-        result = fn(sub, **inputs)
+    result = fn(sub, **inputs)
     elapsed = round(time.monotonic() - start, 3)
     colour = "green" if result.ok else "red"
     ctx.console.print(f"[{colour}]{stage}: {escape(result.status)}[/] in {elapsed:.1f} s {escape(result.message)}",

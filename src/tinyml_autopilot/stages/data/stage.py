@@ -87,10 +87,9 @@ def _step_task(ctx: StageContext, name: str, operation: str, source: Path, confi
 
 def _loop(ctx: StageContext, task: Any, offline: bool = False) -> LoopResult:
     model = OfflineModel() if offline else ctx.model
-    with ctx.console.status(f"{task.name} ..."):
-        result = run_loop(task, model, ctx.run, ctx.limits)
+    result = run_loop(task, model, ctx.run, ctx.limits)
     tries = len(result.attempts)
-    ctx.run.log.info("%s: %s after %d attempt%s", task.name, result.status, tries, "s" * (tries != 1))
+    ctx.run.log.debug("%s: %s after %d attempt%s", task.name, result.status, tries, "s" * (tries != 1))
     if not result.ok:
         last = result.attempts[-1] if result.attempts else None
         lines = [line for line in (last.error or "").splitlines() if line.strip()] if last else []
