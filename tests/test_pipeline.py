@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,33 @@ def test_resume_runs_only_the_unfinished_stage(demo):
     assert again.stderr.count("finished earlier, kept") == 3 and (run_dir / "sketch/verdicts.json").is_file()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["board"]["id"] == "uno" and summary["llm"] == "offline"  # taken from the saved run
+
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_training_then_resume_finishes_the_run(demo, tmp_path):
+    _, home = demo
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("TINYML_LLM", None)
+    args = [EXE, "run", "--data", str(home / "runs/demo-data"), "--label", "file name", "--board", "uno",
+            "--epochs", "20", "--out", str(tmp_path / "runs")]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("runs/*/train/attempts/train/01")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    (run_dir,) = list((tmp_path / "runs").glob("*-run-*"))
+    assert proc.returncode == 130 and f"tinyml-autopilot run --resume {run_dir}" in " ".join(err.split()), err
+    assert "Traceback" not in err and not (run_dir / "train/output.json").exists()
+    data_stamp = (run_dir / "data/metrics.json").stat().st_mtime_ns
+
+    again = cli("run", "--resume", str(run_dir), "--json", cwd=tmp_path)
+    out = json.loads(again.stdout)
+    assert again.returncode == 0 and out["stages"] == {s: "ok" for s in STAGES}, again.stderr[-2000:]
+    assert (run_dir / "data/metrics.json").stat().st_mtime_ns == data_stamp  # finished stage kept
+    tries = sorted(p.name for p in (run_dir / "train/attempts/train").iterdir() if p.is_dir())
+    assert tries == ["01", "01-interrupted"]  # the interrupted attempt is kept aside, its number tried again
 
 
 def test_run_without_data_or_board_is_one_line(tmp_path):

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .commands import bench, boards, convert, data, doctor, pipeline, runs, sketch, train
 from .commands.common import console
-from .errors import UserError
+from .errors import Interrupted, UserError
 
 app = typer.Typer(
     name="tinyml-autopilot",
@@ -52,6 +52,9 @@ def main() -> None:
     debug = "--debug" in sys.argv
     try:
         code = app(standalone_mode=False)
+    except Interrupted as err:
+        console.print(f"[yellow]interrupted[/]: {escape(str(err))}", highlight=False, soft_wrap=True)
+        sys.exit(130)
     except UserError as err:
         if debug:
             raise
@@ -64,14 +67,15 @@ def main() -> None:
         err.show()
         sys.exit(2)
     except (*aborts, KeyboardInterrupt):
-        console.print("[yellow]interrupted[/]: the run folder keeps what was done; --resume RUN continues it")
-        sys.exit(130)
+        code = 130
     except Exception as err:  # a bug of ours: one line, the traceback only with --debug
         if debug:
             raise
         console.print(f"[red]internal error:[/] {escape(f'{type(err).__name__}: {err}')} (rerun with --debug)",
                       soft_wrap=True)
         sys.exit(1)
+    if code == 130:  # Ctrl-C, whether click raised Abort or returned its exit code
+        console.print("[yellow]interrupted[/]: the run folder keeps what was done; --resume RUN continues it")
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -14,3 +14,7 @@ class UserError(Exception):
 class StageNotBuilt(UserError):
     def __init__(self, stage: str) -> None:
         super().__init__(f"the '{stage}' stage is not available in this version yet", code=3)
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a run: `str(err)` says which folder keeps the work and how to continue it."""

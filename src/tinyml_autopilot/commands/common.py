@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,10 +72,23 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
     run.observers.append(AttemptPrinter(console))
     ctx = StageContext(settings=settings, model=model, run=run, console=console)
-    result = runner(ctx, **inputs)
+    with interrupted_note(run.dir, stage):
+        result = runner(ctx, **inputs)
     emit(result, json_out)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def interrupted_note(run_dir: Path, command: str) -> Iterator[None]:
+    """On Ctrl-C: tell the user which folder keeps the work and how to continue it (exit 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from ..errors import Interrupted
+
+        raise Interrupted(f"{run_dir} keeps what was done; continue with "
+                          f"`tinyml-autopilot {command} --resume {run_dir}`") from None
 
 
 RESUMED_SETTINGS = ("llm", "api_base", "board", "max_attempts", "out")

@@ -26,6 +26,7 @@ from .common import (
     Resume,
     Yes,
     console,
+    interrupted_note,
     settings_from,
     setup_logging,
 )
@@ -119,7 +120,8 @@ def chain(inputs: dict[str, Any], flags: dict[str, Any], *, json_out: bool, conf
         run = Run.create(settings.out, "run", public)
     run.observers.append(AttemptPrinter(console))
     ctx = StageContext(settings=settings, model=model, run=run, console=console)
-    result = pipeline.run(ctx, **inputs)
+    with interrupted_note(run.dir, "run"):
+        result = pipeline.run(ctx, **inputs)
     if json_out:
         sys.stdout.write(json.dumps(result.as_json(), default=str) + "\n")
     else:
