@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,14 +27,8 @@ from . import secrets
 from .errors import UserError
 
 CONFIG_NAMES = ("tinyml-autopilot.toml", "tinyml-autopilot.yaml", "tinyml-autopilot.yml")
-PROVIDER_KEYS = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "gemini": "GEMINI_API_KEY",
-    "mistral": "MISTRAL_API_KEY",
-    "groq": "GROQ_API_KEY",
-    "deepseek": "DEEPSEEK_API_KEY",
-}
+CONFIG_SUFFIXES = (".toml", ".yaml", ".yml")
+ENV_PREFIX = "TINYML_"
 # The files the settings were last loaded from (pydantic sources are built per class, not per call).
 _FILES: dict[str, Path | None] = {"config": None, "env": None}
 
@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     yes: bool = False
     debug: bool = False
 
+    @field_validator("api_base")
+    @classmethod
+    def _is_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("give the server's http:// or https:// URL, e.g. http://localhost:8000/v1")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -75,15 +82,14 @@ class Settings(BaseSettings):
         sources.append(env_settings)
         return tuple(sources)
 
-    def provider_key(self, provider: str) -> str | None:
-        """The API key for a provider: api_key from the config first, then .env, then the environment."""
+    def provider_key(self, variable: str | None) -> str | None:
+        """An API key: api_key from the config first, then `variable` from .env, then the environment."""
         if self.api_key is not None:
             return self.api_key.get_secret_value()
-        name = PROVIDER_KEYS.get(provider)
-        if name is None:
+        if variable is None:
             return None
         dotenv = dotenv_values(_FILES["env"]) if _FILES["env"] else {}
-        return dotenv.get(name) or os.environ.get(name)
+        return dotenv.get(variable) or os.environ.get(variable)
 
 
 class _DotEnvSource(PydanticBaseSettingsSource):
@@ -94,16 +100,16 @@ class _DotEnvSource(PydanticBaseSettingsSource):
         values = dotenv_values(path)
         secrets.register(*(v for k, v in values.items() if v and secrets.is_secret_name(k)))
         self.values = {
-            k[len("TINYML_") :].lower(): v
+            k[len(ENV_PREFIX) :].lower(): v
             for k, v in values.items()
-            if k.upper().startswith("TINYML_") and v is not None
+            if k.upper().startswith(ENV_PREFIX) and v is not None
         }
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self.values.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.values.items() if k in self.settings_cls.model_fields}
+        return dict(self.values)  # unknown TINYML_* entries are reported as unknown settings
 
 
 def loaded_files() -> list[Path]:
@@ -114,7 +120,11 @@ def loaded_files() -> list[Path]:
 def find_config(explicit: Path | None, cwd: Path | None = None) -> Path | None:
     if explicit is not None:
         if not explicit.is_file():
-            raise UserError(f"config file {explicit} not found: check --config")
+            what = "is a folder, not a file" if explicit.is_dir() else "not found"
+            raise UserError(f"config file {explicit} {what}: check --config")
+        if explicit.suffix.lower() not in CONFIG_SUFFIXES:
+            raise UserError(f"config file {explicit} is neither TOML nor YAML: name it *.toml or *.yaml "
+                            "(check --config)")
         return explicit
     cwd = cwd or Path.cwd()
     return next((cwd / n for n in CONFIG_NAMES if (cwd / n).is_file()), None)
@@ -133,25 +143,77 @@ def load_settings(
     _FILES["config"] = path
     _FILES["env"] = dotenv if dotenv.is_file() else None
     given = {k: v for k, v in (flags or {}).items() if v is not None}
+    problems = _unknown_environment()
     try:
         settings = Settings(**given)
     except ValidationError as err:
-        raise UserError(_describe(err, path)) from err
+        raise UserError("\n".join([*problems, *_describe(err, given, path)])) from err
     except (OSError, ValueError, TypeError, yaml.YAMLError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"cannot read config file {path}: {first}; fix or remove it") from err
+        raise UserError(f"cannot read config file {path}: {_read_error(err)}; fix or remove it") from err
+    if problems:
+        raise UserError("\n".join(problems))
     if settings.api_key is not None:
         secrets.register(settings.api_key.get_secret_value())
     return settings
 
 
-def _describe(err: ValidationError, path: Path | None) -> str:
-    where = f" (flags, {path.name}, .env or TINYML_* environment)" if path else ""
+def _read_error(err: Exception) -> str:
+    """The parser's own first line, with the line number where YAML gives one."""
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        return f"{err.problem} (line {err.problem_mark.line + 1})"
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _describe(err: ValidationError, given: dict[str, Any], path: Path | None) -> list[str]:
+    """One line per mistake, naming the setting as it is spelled where the wrong value was set."""
     lines = []
     for e in err.errors():
         field = ".".join(str(p) for p in e["loc"]) or "settings"
+        name, origin = _source(field, given, path)
         if e["type"] == "extra_forbidden":
-            lines.append(f"unknown setting '{field}'{where}: remove it or check its spelling")
-        else:
-            lines.append(f"setting '{field}': {e['msg']}{where}")
-    return "\n".join(lines)
+            lines.append(f"unknown setting '{name}' in {origin}: remove it or check its spelling"
+                         f"{_did_you_mean(field, name)}")
+            continue
+        value = "***" if secrets.is_secret_name(field) else repr(e.get("input"))[:40]
+        lines.append(f"{name} {value}: {e['msg']}" if origin is None
+                     else f"{name} = {value} in {origin}: {e['msg']}")
+    return lines
+
+
+def _source(field: str, given: dict[str, Any], path: Path | None) -> tuple[str, str | None]:
+    """(the setting's name where it was set, that place), following the order of precedence."""
+    variable = ENV_PREFIX + field.upper()
+    if field in given:
+        return f"--{field.replace('_', '-')}", None
+    if path is not None and field in _file_keys(path):
+        return field, str(path)
+    if _FILES["env"] is not None and variable in {k.upper() for k in dotenv_values(_FILES["env"])}:
+        return variable, str(_FILES["env"])
+    return variable, "the environment"
+
+
+def _file_keys(path: Path) -> set[str]:
+    try:
+        if path.suffix == ".toml":
+            return set(tomllib.loads(path.read_text()))
+        data = yaml.safe_load(path.read_text())
+        return set(data) if isinstance(data, dict) else set()
+    except (OSError, ValueError, yaml.YAMLError):
+        return set()
+
+
+def _unknown_environment() -> list[str]:
+    """TINYML_* environment variables that name no setting (a typo would be silently ignored)."""
+    names = {ENV_PREFIX + f.upper() for f in Settings.model_fields}
+    unknown = sorted(k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in names)
+    return [f"unknown setting '{k}' in the environment: unset it or check its spelling"
+            f"{_did_you_mean(k[len(ENV_PREFIX):].lower(), k)}" for k in unknown]
+
+
+def _did_you_mean(field: str, spelled: str) -> str:
+    """A close setting name, spelled like `spelled` (a field name or a TINYML_* variable)."""
+    close = difflib.get_close_matches(field.lower(), list(Settings.model_fields), n=1)
+    if not close:
+        return ""
+    return f" (did you mean {ENV_PREFIX + close[0].upper() if spelled.isupper() else close[0]}?)"

@@ -110,3 +110,26 @@ def test_unknown_model_is_one_line_naming_the_setting(scripted, llm_settings):
         get_model(llm_settings(server, llm="openai/gpt-9")).complete(MESSAGES)
     assert str(err.value) == f"model 'gpt-9' not found at {server.url}: check --llm"
     assert len(server.requests) == 1  # not a transient failure: no retry
+
+
+def test_every_provider_key_variable_is_read(monkeypatch, tmp_path):
+    from tinyml_autopilot.config import load_settings
+
+    monkeypatch.setenv("OPENROUTER_API_KEY", "or-key-from-env-123")
+    model = get_model(load_settings({"llm": "openrouter/meta/llama-3"}, cwd=tmp_path))
+    assert model.api_key == "or-key-from-env-123"
+
+
+def test_a_provider_without_a_default_address_needs_api_base(tmp_path):
+    from tinyml_autopilot.config import load_settings
+
+    with pytest.raises(LLMError, match="--llm hosted_vllm/qwen needs --api-base"):
+        get_model(load_settings({"llm": "hosted_vllm/qwen"}, cwd=tmp_path))
+
+
+def test_lasting_server_errors_name_the_retry_setting(scripted, llm_settings):
+    server = scripted([{"status": 500, "error": "boom"}, {"status": 502, "error": "boom"}])
+    with pytest.raises(LLMError) as err:
+        get_model(llm_settings(server, llm_retries=1)).complete(MESSAGES)
+    assert str(err.value).startswith(f"{server.url} kept failing with server errors after 1 retries")
+    assert "llm_retries" in str(err.value) and len(server.requests) == 2

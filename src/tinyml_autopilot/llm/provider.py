@@ -29,7 +29,11 @@ PROVIDERS: dict[str, str | None] = {
     "deepseek": "DEEPSEEK_API_KEY",
     "openrouter": "OPENROUTER_API_KEY",
 }
+# providers with no default address: the server's URL must be given
+NEEDS_API_BASE = {"hosted_vllm": "the vLLM server's URL, e.g. http://host:8000/v1"}
 BACKOFF_S = 0.5
+UNREACHABLE = ("connect", "name or service not known", "temporary failure in name resolution",
+               "nodename nor servname", "network is unreachable", "no route to host")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -52,6 +56,8 @@ class LiteLLMModel:
         self.name = settings.llm
         self.provider, self.model = parse_spec(settings.llm)
         self.api_base = settings.api_base
+        if self.provider in NEEDS_API_BASE and not self.api_base:
+            raise LLMError(f"--llm {self.name} needs --api-base ({NEEDS_API_BASE[self.provider]})")
         self.timeout = settings.llm_timeout
         self.retries = settings.llm_retries
         self.temperature = settings.temperature
@@ -59,8 +65,8 @@ class LiteLLMModel:
         self._calls = 0
 
     def _key(self, settings: Settings) -> str | None:
-        key = settings.provider_key(self.provider)
         needs = PROVIDERS[self.provider]
+        key = settings.provider_key(needs)
         if key:
             secrets.register(key)
             return key
@@ -78,15 +84,12 @@ class LiteLLMModel:
             try:
                 response = litellm.completion(**self._request(messages))
                 break
-            except _transient(litellm) as err:
-                if retries >= self.retries:
+            except Exception as err:
+                if not _transient(litellm, err) or retries >= self.retries:  # key, model, request: no retry
                     self._record(run, parent, tags, messages, None, start, retries, err)
                     raise self._explain(err) from err
                 retries += 1
                 time.sleep(BACKOFF_S * 2 ** (retries - 1))
-            except Exception as err:  # provider said no: key, model, request
-                self._record(run, parent, tags, messages, None, start, retries, err)
-                raise self._explain(err) from err
         end = time.perf_counter()
         done = Completion(
             text=response.choices[0].message.content or "",
@@ -129,25 +132,34 @@ class LiteLLMModel:
                   **{k: v for k, v in figures.items() if k != "retries"})
 
     def _explain(self, err: Exception) -> LLMError:
+        """One line naming the setting to fix; the provider's own words only when nothing fits."""
         kind = type(err).__name__
         where = self.api_base or self.provider
         key_name = PROVIDERS.get(self.provider) or "api_key (config file or TINYML_API_KEY)"
         text = secrets.redact(str(err)).splitlines()[0][:200] if str(err) else kind
+        lowered = text.lower()
+        retried = f"after {self.retries} retries" if self.retries else "without retries"
         if kind == "AuthenticationError" or "401" in text:
             return LLMError(f"{where} rejected the API key for --llm {self.name}: check {key_name}")
+        if kind == "PermissionDeniedError" or "403" in text:
+            return LLMError(f"{where} refused access to model '{self.model}' with this key: check {key_name} "
+                            "and --llm")
         if kind == "NotFoundError" or "404" in text:
             return LLMError(f"model '{self.model}' not found at {where}: check --llm")
-        if kind in ("Timeout", "APITimeoutError") or "timed out" in text.lower():
-            return LLMError(f"no answer from {where} within {self.timeout:g}s "
-                            f"(after {self.retries} retries): check the server or raise llm_timeout "
-                            "(config file or TINYML_LLM_TIMEOUT)")
-        if kind == "APIConnectionError" or "connect" in text.lower():
-            return LLMError(f"cannot reach {where} for --llm {self.name}: check --api-base and "
-                            "that the server is running")
+        if kind in ("Timeout", "APITimeoutError") or "timed out" in lowered:
+            return LLMError(f"no answer from {where} within {self.timeout:g}s ({retried}): check the server "
+                            "or raise llm_timeout (config file or TINYML_LLM_TIMEOUT)")
+        if kind == "APIConnectionError" or any(s in lowered for s in UNREACHABLE):
+            fix = ("check --api-base and that the server is running" if self.api_base
+                   else "check the network, or point --api-base at the server")
+            return LLMError(f"cannot reach {where} for --llm {self.name} ({retried}): {fix}")
         if kind == "RateLimitError":
-            return LLMError(f"{where} kept rate-limiting after {self.retries} retries: wait and "
-                            "retry, or raise llm_retries (config file or TINYML_LLM_RETRIES)")
-        return LLMError(f"{where} refused the request ({kind}): {text}")
+            return LLMError(f"{where} kept rate-limiting {retried}: wait and retry, or raise llm_retries "
+                            "(config file or TINYML_LLM_RETRIES)")
+        if isinstance(getattr(err, "status_code", None), int) and err.status_code >= 500:
+            return LLMError(f"{where} kept failing with server errors {retried} ({text[:120]}): check the "
+                            "server, or raise llm_retries (config file or TINYML_LLM_RETRIES)")
+        return LLMError(f"{where} refused the request for --llm {self.name} ({kind}): {text}")
 
 
 def _litellm():
@@ -175,9 +187,12 @@ def _tracing(litellm) -> None:
             litellm.success_callback.append(name)
 
 
-def _transient(litellm) -> tuple[type[Exception], ...]:
-    return (litellm.RateLimitError, litellm.Timeout, litellm.InternalServerError,
-            litellm.ServiceUnavailableError, litellm.APIConnectionError)
+def _transient(litellm, err: Exception) -> bool:
+    """Worth retrying: rate limits, timeouts, dropped connections and any 5xx (502, 503, 529...)."""
+    if isinstance(err, (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError)):
+        return True
+    status = getattr(err, "status_code", None)
+    return isinstance(status, int) and status >= 500
 
 
 def _cost(litellm, response) -> float | None:
