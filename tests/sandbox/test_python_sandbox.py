@@ -198,3 +198,13 @@ def test_the_home_folder_is_out_of_sight(tmp_path):
     finally:
         shutil.rmtree(home)
     assert result.stdout.split() == ["0", "False"], result.stdout + result.stderr
+
+
+@needs_bwrap
+def test_files_in_its_tmp_count_against_the_memory_limit(tmp_path):
+    code = ("chunk = b'x' * (16 << 20)\nwritten = 0\ntry:\n    with open('/tmp/fill', 'wb') as f:\n"
+            "        for _ in range(16):\n            f.write(chunk); f.flush(); written += 16\n"
+            "except OSError as e:\n    print('stopped at', written, 'MB:', e.strerror)\n")
+    result = _run(tmp_path, code, memory_mb=128)
+    assert result.ok and "No space left on device" in result.stdout, result.stdout + result.stderr
+    assert int(result.stdout.split()[2]) <= 128

@@ -66,6 +66,14 @@ def bwrap_works() -> bool:
 
 
 @cache
+def bwrap_sizes_tmpfs() -> bool:
+    """bubblewrap >= 0.5 can cap a tmpfs (`--size`); older ones run without the cap."""
+    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--size", str(1 << 20), "--tmpfs", "/tmp", "true"],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+@cache
 def isolation() -> str:
     """'bubblewrap' when it runs here, else 'subprocess' (with a one-time warning)."""
     if bwrap_works():
@@ -89,7 +97,7 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
                 readable: list[Path] | None = None) -> ExecResult:
     mode = isolation()
     if mode == "bubblewrap":
-        command = _bwrap_prefix(workdir, readable or []) + command
+        command = _bwrap_prefix(workdir, readable or [], memory_mb) + command
     cgroup = _make_cgroup()
     stdout, stderr = workdir / ".stdout", workdir / ".stderr"
     start = time.monotonic()
@@ -118,10 +126,12 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
     )
 
 
-def _bwrap_prefix(workdir: Path, readable: list[Path]) -> list[str]:
-    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
+def _bwrap_prefix(workdir: Path, readable: list[Path], memory_mb: int) -> list[str]:
+    # Files in a tmpfs live in RAM outside the code's memory limit: each one is capped by it too.
+    size = ["--size", str(memory_mb << 20)] if bwrap_sizes_tmpfs() else []
+    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/dev/shm"]
     for hidden in _hidden_dirs():  # a fresh /tmp; the home folder (keys, credentials) out of sight
-        cmd += ["--tmpfs", str(hidden)]
+        cmd += [*size, "--tmpfs", str(hidden)]
     # What lies in a hidden folder and is needed comes back read-only: the inputs, and the
     # Python installation itself (a checkout in /tmp, a pyenv or a venv under the home folder).
     for path in _python_paths() + [Path(p) for p in readable]:
