@@ -181,3 +181,36 @@ def test_the_stage_log_records_each_attempt_and_call(scripted, llm_settings, tmp
     assert result.ok
     assert "answer attempt 1: failed (runtime)" in log and "NameError" in log
     assert "answer attempt 2: ok" in log and log.count("LLM openai/scripted-model: ok") == 2
+
+
+def test_trace_nests_each_call_execution_and_check_under_its_attempt(scripted, llm_settings, tmp_path):
+    server = scripted([CRASH, GOOD])
+    run, result = _run(llm_settings(server), tmp_path)
+    events = run.trace_events()
+    attempts = [e for e in events if e["kind"] == "attempt"]
+    assert result.ok and [a["status"] for a in attempts] == ["error", "ok"]
+    for attempt in attempts:
+        children = {e["kind"]: e for e in events if e["parent"] == attempt["span_id"]}
+        assert children["llm"]["tokens_in"] > 0 and children["llm"]["tags"]["attempt"] == attempt["tags"]["attempt"]
+        assert children["execution"]["duration_s"] > 0
+    first, second = ({e["kind"]: e["status"] for e in events if e["parent"] == a["span_id"]} for a in attempts)
+    assert first == {"llm": "ok", "execution": "error"}  # the crash never reached the checks
+    assert second == {"llm": "ok", "execution": "ok", "check": "ok"}
+    assert all(e["trace_id"] == run.trace_id for e in events)
+
+
+def test_an_attempt_interrupted_twice_is_kept_both_times(scripted, llm_settings, tmp_path):
+    from tinyml_autopilot.llm import LLMError
+
+    server = scripted([{"status": 401}, {"status": 401}, GOOD])
+    settings = llm_settings(server, llm_retries=0)
+    run = Run.create(tmp_path / "runs", "test")
+    for _ in range(2):
+        with pytest.raises(LLMError):
+            run_loop(AnswerTask(), get_model(settings), Run.open(run.dir), Limits(max_attempts=2))
+    again = run_loop(AnswerTask(), get_model(settings), Run.open(run.dir), Limits(max_attempts=2))
+    assert again.ok and [a.number for a in again.attempts] == [1]
+    kept = sorted(p.name for p in (run.dir / "attempts/answer").iterdir() if p.is_dir())
+    assert kept == ["01", "01-interrupted", "01-interrupted-2"]
+    error = json.loads((run.dir / "attempts/answer/01-interrupted/attempt.json").read_text())["error"]
+    assert "rejected the API key" in error

@@ -195,22 +195,26 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
     outcome: Any = None
     text = ""
     settled = False
+    stopped_by = "Ctrl-C"
     run.notify("start", task.name, number)
     try:
         with run.span("attempt", task.name, parent, attempt=number) as span:
+            here = span["span_id"]  # the LLM call, execution and check are its children in the trace
             if model.offline:
                 text = f"```{task.language}\n{task.template()}```"
             else:
                 run.write_json(str(folder.relative_to(run.dir) / "prompt.json"), state.messages)
-                reply = model.complete(state.messages, run=run, parent=parent,
+                reply = model.complete(state.messages, run=run, parent=here,
                                        tags={"task": task.name, "attempt": number})
                 text = reply.text
             (folder / "response.md").write_text(text)
             code = extract_code(text, task.language)
             state.code = code
             (folder / f"code.{_EXT.get(task.language, 'txt')}").write_text(code)
-            outcome = task.execute(code, folder)
-            task.check(outcome, folder)
+            with run.span("execution", task.name, here, attempt=number):
+                outcome = task.execute(code, folder)
+            with run.span("check", task.name, here, attempt=number):
+                task.check(outcome, folder)
             record.status = "ok"
             span["status"] = "ok"
     except AttemptFailed as err:
@@ -219,9 +223,12 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
         record.error = trim(err.message)
         record.checks = err.checks if isinstance(err, CheckFailed) else []
         state.messages = _next_messages(task, state, text, err)
+    except Exception as err:  # a provider error (LLMError) or a fault of the stage's own code
+        stopped_by = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+        raise
     finally:
-        if record.status != "ok" and not settled:  # stopped by Ctrl-C or a provider error: not a failure
-            record.status, record.error = "interrupted", "the attempt was interrupted before it finished"
+        if record.status != "ok" and not settled:  # stopped before a verdict: not a failure of the code
+            record.status, record.error = "interrupted", f"the attempt was interrupted before it finished: {stopped_by}"
         record.duration_s = round(time.monotonic() - start, 3)
         if reply is not None:
             record.llm_s, record.cost_usd = reply.latency_s, reply.cost_usd
@@ -273,7 +280,7 @@ def _resume_state(run: Run, task: Task) -> _State:
         record = AttemptRecord(**json.loads(attempt_file.read_text()))
         if record.status == "interrupted":  # kept aside; its number is tried again
             if "-" not in attempt_file.parent.name:
-                attempt_file.parent.rename(attempt_file.parent.with_name(f"{attempt_file.parent.name}-interrupted"))
+                _set_aside(attempt_file.parent)
             continue
         state.attempts.append(record)
         nxt = attempt_file.parent / "messages_next.json"
@@ -285,6 +292,15 @@ def _resume_state(run: Run, task: Task) -> _State:
         state.done = LoopResult(task.name, "ok", state.attempts, code, outcome=None,
                                 workdir=folder / f"{last.number:02d}")
     return state
+
+
+def _set_aside(folder: Path) -> None:
+    """01 -> 01-interrupted (01-interrupted-2 when that attempt was interrupted before too)."""
+    target, n = folder.with_name(f"{folder.name}-interrupted"), 1
+    while target.exists():
+        n += 1
+        target = folder.with_name(f"{folder.name}-interrupted-{n}")
+    folder.rename(target)
 
 
 def _saved_code(folder: Path, language: str) -> str | None:

@@ -139,8 +139,9 @@ class Run:
         return dest
 
     # trace -----------------------------------------------------------------------------
-    def event(self, kind: str, name: str, parent: str | None = None, **fields: Any) -> str:
-        span_id = uuid.uuid4().hex[:16]
+    def event(self, kind: str, name: str, parent: str | None = None, span_id: str | None = None,
+              **fields: Any) -> str:
+        span_id = span_id or uuid.uuid4().hex[:16]
         record = {"trace_id": self.trace_id, "span_id": span_id, "parent": parent,
                   "stage": self.stage, "kind": kind, "name": name, "time": time.time(), **fields}
         with self.path("trace.jsonl").open("a") as fh:
@@ -149,8 +150,12 @@ class Run:
 
     @contextmanager
     def span(self, kind: str, name: str, parent: str | None = None, **tags: Any) -> Iterator[dict]:
-        """Time a block and write one trace event for it; the block may add fields to the dict."""
-        fields: dict[str, Any] = {"tags": tags}
+        """Time a block and write one trace event for it; the block may add fields to the dict.
+
+        `fields["span_id"]` is the event's id, known from the start so that events inside the
+        block can name it as their parent.
+        """
+        fields: dict[str, Any] = {"tags": tags, "span_id": uuid.uuid4().hex[:16]}
         start = time.perf_counter()
         try:
             yield fields
