@@ -92,8 +92,15 @@ def test_runs_lists_and_shows(tmp_path):
     listed = cli("runs", "--out", str(tmp_path / "runs"), "--json")
     rows = json.loads(listed.stdout)
     assert rows[0]["run"] == run.dir.name and rows[0]["status"] == "ok"
+    table = cli("runs", "--out", str(tmp_path / "runs"), env={"COLUMNS": "80"})
+    assert run.dir.name in table.stderr  # never cut short: it is what `runs <run>` and --resume take
     shown = cli("runs", run.dir.name, "--out", str(tmp_path / "runs"))
     assert shown.returncode == 0 and "rows: 10" in shown.stdout + shown.stderr
+    (run.dir / "attempts/t/01").mkdir(parents=True)
+    (run.dir / "attempts/t/01/attempt.json").write_text(json.dumps({"number": 1, "status": "failed",
+                                                                     "category": "runtime", "error": "boom"}))
+    record = json.loads(cli("runs", str(run.dir), "--json").stdout)
+    assert record["status"] == "ok" and record["attempt_records"]["attempts/t/01"]["error"] == "boom"
     missing = cli("runs", "nope", "--out", str(tmp_path / "runs"))
     assert missing.returncode == 2 and "no run folder 'nope'" in missing.stderr
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from ..errors import UserError
 from .common import Json, Out, console
@@ -37,12 +38,18 @@ def _table(rows: list[dict], folder: Path) -> None:
     if not rows:
         console.print(f"no runs under {folder}", markup=False)
         return
-    table = Table("run", "stage", "status", "attempts", "llm calls", "cost $", "wall s")
+    # The run's name (time, stage, id) is what `runs <run>` and --resume take: never cut short.
+    table = Table(Column("run", no_wrap=True, min_width=max(len(r["run"]) for r in rows)),
+                  *(Column(name, no_wrap=True) for name in ("status", "tries", "calls", "cost $", "wall s")))
     for r in rows:
-        cells = (r["run"], r.get("stage"), r.get("status"), r.get("attempts", ""), r.get("llm_calls", ""),
-                 r.get("cost_usd", ""), r.get("wall_s", ""))
-        table.add_row(*(escape(str(c)) for c in cells))
+        cells = (r["run"], r.get("status"), r.get("attempts"), r.get("llm_calls"),
+                 _number(r.get("cost_usd"), "{:.4f}"), _number(r.get("wall_s"), "{:.1f}"))
+        table.add_row(*(escape("" if c is None else str(c)) for c in cells))
     console.print(table)
+
+
+def _number(value: object, style: str) -> object:
+    return style.format(value) if isinstance(value, (int, float)) else value
 
 
 def _find(run: str, folder: Path) -> Path:
@@ -53,19 +60,27 @@ def _find(run: str, folder: Path) -> Path:
 
 
 def _show(path: Path, json_out: bool) -> None:
-    metrics_file = path / "metrics.json"
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    attempts = sorted(p.parent for p in path.glob("**/attempts/*/*/attempt.json"))
+    metrics = _record(path / "metrics.json") if (path / "metrics.json").is_file() else {}
+    attempts = {str(p.parent.relative_to(path)): _record(p)
+                for p in sorted(path.glob("**/attempts/*/*/attempt.json"))}
     if json_out:
-        sys.stdout.write(json.dumps({"run_dir": str(path), **metrics}, default=str) + "\n")
+        sys.stdout.write(json.dumps({"run_dir": str(path), **metrics, "attempt_records": attempts},
+                                    default=str) + "\n")
         return
     console.print(f"[bold]{escape(str(path))}[/]")
     for key, value in metrics.items():
+        if key == "started" and isinstance(value, (int, float)):
+            value = datetime.fromtimestamp(value).isoformat(sep=" ", timespec="seconds")
         console.print(f"  {key}: {value}", markup=False)
-    for folder in attempts:
-        record = json.loads((folder / "attempt.json").read_text())
-        colour = "green" if record["status"] == "ok" else "red"
+    for folder, record in attempts.items():
+        colour = {"ok": "green", "interrupted": "yellow"}.get(record.get("status"), "red")
         what = record.get("category") or ""
         error = (record.get("error") or "").splitlines()[0][:100] if record.get("error") else ""
-        console.print(f"  [{colour}]{escape(str(folder.relative_to(path)))}[/] "
-                      + escape(f"{record['status']} {what} {error}"))
+        console.print(f"  [{colour}]{escape(folder)}[/] " + escape(f"{record.get('status')} {what} {error}"))
+
+
+def _record(file: Path) -> dict:
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError):
+        return {"status": f"unreadable {file.name}"}
