@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(bubblewrap arduino-builder arduino-core-avr arduino-ctags simavr gcc
+APT_PACKAGES=(python3-venv bubblewrap arduino-builder arduino-core-avr arduino-ctags simavr gcc
               gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
 PYTHON=${PYTHON:-python3}
 
@@ -18,14 +18,20 @@ if ((${#missing[@]})); then
     echo "      without them the AVR/ARM compile and simulation steps report 'not available'."
   else
     echo "installing system packages: ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    $SUDO apt-get update -qq || echo "note: apt-get update failed; trying the install anyway"
+    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; then
+      # one package this release lacks must not stop the rest: install them one by one
+      for pkg in "${missing[@]}"; do
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
+          || echo "note: apt-get could not install $pkg; the steps that need it report 'not available'"
+      done
+    fi
   fi
 fi
 
-if [ ! -x .venv/bin/python ]; then
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then  # absent, or left half-made
   "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is needed"'
-  "$PYTHON" -m venv .venv
+  "$PYTHON" -m venv --clear .venv
 fi
 stamp=.venv/.tinyml-autopilot-installed
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
