@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -20,6 +22,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"tinyml-autopilot {version('tinyml-autopilot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    pass
+
+
 app.command("data", help="Profile and process a dataset into train/val/test + feature spec.")(data.command)
 app.command("train", help="Train a small Keras model sized for the target board.")(train.command)
 app.command("convert", help="Convert a model to TensorFlow Lite and prove it (or --check one).")(convert.command)
@@ -46,10 +66,16 @@ def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...
     return ((click.exceptions.Exit, typer.Exit), tuple(usage), (click.exceptions.Abort, typer.Abort))
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (kill, a CI timeout) ends a run like Ctrl-C: attempts saved, sandboxed code killed."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point: a UserError is one line and its exit code; --debug shows tracebacks."""
     exits, usage_errors, aborts = _click_errors()
     debug = "--debug" in sys.argv
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = app(standalone_mode=False)
     except Interrupted as err:

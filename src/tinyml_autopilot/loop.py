@@ -195,7 +195,7 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
     outcome: Any = None
     text = ""
     settled = False
-    stopped_by = "Ctrl-C"
+    stopped_by = "stopped by Ctrl-C or a signal"
     run.notify("start", task.name, number)
     try:
         with run.span("attempt", task.name, parent, attempt=number) as span:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from ..errors import UserError
+from ..secrets import redact
 
 console = Console(stderr=True)
 
@@ -33,7 +34,6 @@ Json = Annotated[bool, typer.Option("--json", help="print the result as one JSON
 Config = Annotated[Path | None, typer.Option("--config", help="config file (TOML or YAML)")]
 Resume = Annotated[Path | None, typer.Option("--resume", help="continue this run folder")]
 Debug = Annotated[bool, typer.Option("--debug", help="show tracebacks and debug logs")]
-LLMTimeout = Annotated[float | None, typer.Option("--llm-timeout", help="seconds per LLM request \\[default: 120]")]
 
 
 def settings_from(config: Path | None = None, **flags: Any):
@@ -61,19 +61,24 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     from ..stages.base import StageContext
 
     setup_logging(bool(flags.get("debug")))
-    inputs = {k: (v.resolve() if isinstance(v, Path) else v) for k, v in inputs.items()}
-    resumed = Run.open(resume, stage) if resume is not None else None
-    if resumed is not None:
-        inputs, flags = _resumed(resumed, runner, inputs, flags)
-    settings = settings_from(config, **flags)
-    model = get_model(settings)
-    if model.offline and not settings.llm:
-        logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
-    run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
-    run.observers.append(AttemptPrinter(console))
-    ctx = StageContext(settings=settings, model=model, run=run, console=console)
-    with interrupted_note(run.dir, stage):
-        result = runner(ctx, **inputs)
+    run = None
+    try:
+        inputs = {k: (v.resolve() if isinstance(v, Path) else v) for k, v in inputs.items()}
+        resumed = Run.open(resume, stage) if resume is not None else None
+        if resumed is not None:
+            inputs, flags = _resumed(resumed, runner, inputs, flags)
+        settings = settings_from(config, **flags)
+        model = get_model(settings)
+        if model.offline and not settings.llm:
+            logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
+        run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
+        run.observers.append(AttemptPrinter(console))
+        ctx = StageContext(settings=settings, model=model, run=run, console=console)
+        with interrupted_note(run.dir, stage):
+            result = runner(ctx, **inputs)
+    except Exception as err:
+        _stopped(stage, run, err, json_out)
+        raise
     emit(result, json_out)
     if not result.ok:
         raise typer.Exit(1)
@@ -89,6 +94,24 @@ def interrupted_note(run_dir: Path, command: str) -> Iterator[None]:
 
         raise Interrupted(f"{run_dir} keeps what was done; continue with "
                           f"`tinyml-autopilot {command} --resume {run_dir}`") from None
+
+
+def _stopped(stage: str, run: Any, err: Exception, json_out: bool) -> None:
+    """A stage stopped by an error or Ctrl-C still closes its run record; --json still prints one object."""
+    from ..errors import Interrupted
+
+    if isinstance(err, typer.Exit):
+        return
+    status = "interrupted" if isinstance(err, Interrupted) else "error"
+    message = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if not isinstance(err, (UserError, Interrupted)):
+        message = f"{type(err).__name__}: {message}"
+    if run is not None:
+        run.finish(status, error=message)
+    if json_out:
+        run_dir = str(run.dir) if run is not None else None
+        sys.stdout.write(json.dumps({"stage": stage, "status": status, "run_dir": run_dir,
+                                     "message": redact(message)}) + "\n")
 
 
 RESUMED_SETTINGS = ("llm", "api_base", "board", "max_attempts", "out")
