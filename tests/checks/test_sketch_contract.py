@@ -88,7 +88,8 @@ def test_wrong_rev_imu_library_is_named(tmp_path, facts):
                                               "#include \"model_data.h\"\n#include <Arduino_LSM9DS1.h>")
     report = lint(tmp_path, facts, text, "nano33ble_rev2")
     assert checks_failed(report) == {"includes"}
-    assert "LSM9DS1" in report.findings[0].message and "Arduino_BMI270_BMM150.h" in report.findings[0].message
+    assert "LSM9DS1 on Arduino Nano 33 BLE / BLE Sense (Rev1)" in report.findings[0].message
+    assert "Arduino_BMI270_BMM150.h" in report.findings[0].message
 
 
 def test_comments_and_strings_do_not_count(tmp_path, facts):
@@ -134,3 +135,102 @@ def test_portable_c_sketch_on_uno(tmp_path, facts):
         "model_invoke(", "tflm_invoke("), model=False)
     emit_c(f.tflite.read_bytes(), prefix="model").write(bad)
     assert "model_symbols" in checks_failed(lint_folder(bad, f, get_board("uno"), feats))
+
+
+# Sketches written the way people write them (TFLite Micro / Chirale / TinyMLx examples), with the
+# board each targets. Correct ones must give no finding, and every check must have looked at them.
+HAND_WRITTEN = [("good_tflm.ino", "nano33ble"), ("chirale_xxd.ino", "nano33ble"),
+                ("examples_inline.ino", "nano33ble"), ("multifile.ino", "esp32"),
+                ("tinymlx_addbuiltin.ino", "nano33ble_tinymlx"), ("errorreporter_tflm.ino", "nano33ble_tinymlx")]
+LOOKED_AT = {"includes", "api", "model_symbols", "ops_registered", "resolver_count", "arena_size", "quantization",
+             "label_count", "feature_scaling", "budget"}
+
+
+@pytest.mark.parametrize(("fixture", "board"), HAND_WRITTEN)
+def test_correct_hand_written_sketches_get_no_findings(tmp_path, facts, fixture, board):
+    f, feats = facts
+    report = lint_folder(fm.hand_written(tmp_path, fixture), f, get_board(board), feats)
+    assert report.findings == []
+    assert {k for k, v in report.verdicts.items() if v["status"] == "passed"} == LOOKED_AT
+
+
+@pytest.mark.parametrize(("fixture", "mutation", "check", "words"), [
+    ("chirale_xxd.ino", ("input->data.int8[i] = (int8_t)q;", "interpreter->input(0)->data.f[i] = scaled;"),
+     "quantization", "used as float"),
+    ("chirale_xxd.ino", ("input->data.int8[i] = (int8_t)q;", "interpreter->typed_input_tensor<float>(0)[i] = scaled;"),
+     "quantization", "typed_input_tensor<float>"),
+    ("chirale_xxd.ino", ("uint8_t tensor_arena[kTensorArenaSize]", "uint8_t tensor_arena[1024]"), "arena_size",
+     "has 1024 bytes but the interpreter is told 8192"),
+    ("chirale_xxd.ino", ('"walk", "run"}', '"walk", "run", "other"}'), "label_count", "4 labels"),
+    ("chirale_xxd.ino", ("{100.0, 50.0, 4.0, 2.0}", "{50.0, 100.0, 4.0, 2.0}"), "feature_scaling", "STD ="),
+    ("examples_inline.ino", ("(a2 - 20.0f) * 0.25f", "(a2 - 20.0f) * 0.5f"), "feature_scaling", "scale {100"),
+    ("examples_inline.ino", ("kInputZeroPoint = {{IN_ZP}}", "kInputZeroPoint = 99"), "quantization",
+     "kInputZeroPoint = 99 but the model's input zero point is"),
+    ("examples_inline.ino", ("kInputScale = {{IN_SCALE}}f", "kInputScale = 0.0039215f"), "quantization",
+     "kInputScale = 0.0039215"),
+    ("examples_inline.ino", ('#include "activity_model_data.h"\n', ""), "model_symbols",
+     'never includes: #include "activity_model_data.h"'),
+    ("examples_inline.ino", ("GetModel(g_activity_model)", "GetModel(g_model)"), "model_symbols",
+     "no file of the sketch folder declares g_model; the model array is g_activity_model"),
+    ("examples_inline.ino", ("kTensorArenaSize = 4 * 1024", "kTensorArenaSize = 1024"), "arena_size",
+     "1024 bytes but the model needs 1536"),
+    ("tinymlx_addbuiltin.ino", ("MicroMutableOpResolver<2>", "MicroMutableOpResolver<1>"), "resolver_count",
+     "holds 1 ops but 2 are added"),
+    ("tinymlx_addbuiltin.ino", ("  micro_op_resolver.AddBuiltin(tflite::BuiltinOperator_SOFTMAX,\n", "  ("),
+     "ops_registered", "SOFTMAX"),
+])
+def test_hand_written_failure_is_named(tmp_path, facts, fixture, mutation, check, words):
+    f, feats = facts
+    raw = (fm.FIXTURES / fixture).read_text()
+    assert mutation[0] in raw
+    board = "nano33ble_tinymlx" if fixture.startswith("tinymlx") else "nano33ble"
+    report = lint_folder(fm.hand_written(tmp_path, fixture, fm.render_text(raw.replace(*mutation))), f,
+                         get_board(board), feats)
+    assert checks_failed(report) == {check}, report.findings
+    assert any(words in x.message for x in report.findings), report.findings
+
+
+def test_tinymlx_sketch_against_a_current_library_names_each_old_call(tmp_path, facts):
+    f, feats = facts
+    report = lint_folder(fm.hand_written(tmp_path, "tinymlx_addbuiltin.ino"), f, get_board("nano33ble"), feats)
+    text = " ".join(x.message for x in report.findings)
+    assert checks_failed(report) == {"api", "includes"}
+    for words in ("without ErrorReporter", "--board nano33ble_tinymlx", "takes 4 arguments here", "AddBuiltin",
+                  "micro_error_reporter.h does not exist", "version.h does not exist"):
+        assert words in text
+    ctor = next(x for x in report.findings if "takes 4 arguments" in x.message)
+    assert ctor.lines == [44]  # the construction, not the pointer declaration
+
+
+def test_a_model_array_of_another_model_is_named(tmp_path, facts):
+    f, feats = facts
+    folder = fm.hand_written(tmp_path, "chirale_xxd.ino")
+    stale = bytearray(f.tflite.read_bytes())
+    stale[-1] ^= 0xFF
+    (folder / "model.h").write_text(fm.xxd_array("model_tflite", bytes(stale)))
+    report = lint_folder(folder, f, get_board("nano33ble"), feats)
+    assert checks_failed(report) == {"model_symbols"}
+    assert "model_tflite in model.h is not the model being checked" in report.findings[0].message
+
+
+def test_a_generated_model_h_of_another_model_is_named(tmp_path, facts):
+    from tinyml_autopilot.cruntime import emit_c
+
+    f, feats = facts
+    folder = fm.sketch_folder(tmp_path, "app", fm.render("good_portable.ino"), model=False)
+    emit_c(f.tflite.read_bytes(), prefix="model").write(folder)
+    header = (folder / "model.h").read_text()
+    (folder / "model.h").write_text(header.replace(f"MODEL_INPUT_ZERO_POINT ({f.input_zero_point})",
+                                                   "MODEL_INPUT_ZERO_POINT (-3)"))
+    report = lint_folder(folder, f, get_board("uno"), feats)
+    assert checks_failed(report) == {"model_symbols"}
+    assert "model.h was generated from another model: MODEL_INPUT_ZERO_POINT -3" in report.findings[0].message
+
+
+def test_a_scale_constant_that_is_not_quantization_is_only_a_note(tmp_path, facts):
+    f, feats = facts
+    text = fm.render("chirale_xxd.ino").replace("#define N_CLASSES 3", "#define N_CLASSES 3\n"
+                                                "const float kScale = 9.8f;")
+    report = lint_folder(fm.hand_written(tmp_path, "chirale_xxd.ino", text), f, get_board("nano33ble"), feats)
+    assert report.findings == []
+    assert any(n.startswith("kScale = 9.8 is neither the model's input scale") for n in report.notes)

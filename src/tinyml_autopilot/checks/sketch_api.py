@@ -89,5 +89,5 @@ def foreign_sensor_headers(board: Board) -> dict[str, str]:
     for other in catalogue().values():
         for s in other.sensors:
             if s.header not in own and s.header != "Arduino.h":
-                out[s.header] = f"{s.part} on {other.name}"
+                out.setdefault(s.header, f"{s.part} on {other.name}")
     return out

@@ -16,6 +16,7 @@ from ..boards import Board
 from ..loop import Finding
 from . import sketch_api as api
 from .sketch_facts import FeatureFacts, ModelFacts
+from .sketch_model import check_model_symbols
 from .sketch_resources import check_arena, check_budget, check_ops, check_resolver_count
 from .sketch_source import IDENT, Sketch, call_args
 from .sketch_values import check_label_count, check_quantization, check_scaling
@@ -131,6 +132,12 @@ def _tflm_includes(ctx: Context, paths: list[str]) -> list[Finding]:
     return found
 
 
+_CTOR = r"\bMicroInterpreter\s*(?:\w+\s*)?\("
+# <TensorFlowLite.h> is also the top header of Harvard_TinyMLx, which keeps the ErrorReporter API.
+_TINYMLX_HINT = ("; if the sketch is built with Harvard_TinyMLx (TFLite Micro 2.4), check it with "
+                 "--board nano33ble_tinymlx")
+
+
 def check_api(ctx: Context) -> Result:
     if ctx.runtime != "tflm":
         return _portable_api(ctx)
@@ -145,21 +152,24 @@ def check_api(ctx: Context) -> Result:
         rx = r"\b(ErrorReporter|MicroErrorReporter|TF_LITE_REPORT_ERROR|error_reporter)\b"
         if re.search(rx, s.code):
             found.append(_f("api", f"{ctx.library} has the current TFLite Micro API without ErrorReporter: "
-                                   "remove MicroErrorReporter/TF_LITE_REPORT_ERROR (use MicroPrintf or Serial)",
+                                   "remove MicroErrorReporter/TF_LITE_REPORT_ERROR (use MicroPrintf or Serial)"
+                                   f"{_TINYMLX_HINT if ctx.library == 'Arduino_TensorFlowLite' else ''}",
                             s.lines(rx)))
         for _pos, args in ctors:
             if len(args) != 4 and not (len(args) > 4 and "report" not in args[4].lower()):
                 found.append(_f("api", f"MicroInterpreter takes 4 arguments here (model, resolver, arena, "
-                                       f"arena size), not {len(args)}", s.lines(r"\bMicroInterpreter\b")))
-        if re.search(r"\bAddBuiltin\s*\(|Register_[A-Z_]+\s*\(", s.code):
-            found.append(_f("api", "AddBuiltin/Register_* are gone: call resolver.AddFullyConnected() etc.",
-                            s.lines(r"\bAddBuiltin\b|Register_[A-Z_]+")))
+                                       f"arena size), not {len(args)}", s.lines(_CTOR)))
+        # Register_FULLY_CONNECTED_INT8() passed to AddFullyConnected() is current API; AddBuiltin is not.
+        old = r"\bAddBuiltin\s*\(|\bops\s*::\s*micro\s*::\s*Register_"
+        if re.search(old, s.code):
+            found.append(_f("api", "AddBuiltin and tflite::ops::micro::Register_* are gone: call "
+                                   "resolver.AddFullyConnected() etc.", s.lines(old)))
     else:
         for _pos, args in ctors:
             if len(args) != 5:
                 found.append(_f("api", f"{ctx.library} bundles TFLite Micro 2.4: MicroInterpreter takes 5 "
                                        "arguments (model, resolver, arena, arena size, error_reporter)",
-                                s.lines(r"\bMicroInterpreter\b")))
+                                s.lines(_CTOR)))
         if re.search(r"\bMicroPrintf\b", s.code):
             found.append(_f("api", f"MicroPrintf does not exist in {ctx.library}: use "
                                    "TF_LITE_REPORT_ERROR(error_reporter, ...)", s.lines(r"\bMicroPrintf\b")))
@@ -174,54 +184,6 @@ def _portable_api(ctx: Context) -> Result:
     if not re.search(rf"\b{IDENT}_invoke\s*\(", s.code):
         return [_f("api", "the model is never run: call model_invoke(input, output)")], ""
     return [], "portable C runtime API"
-
-
-def _header_symbols(ctx: Context) -> tuple[str | None, set[str]]:
-    names = [ctx.facts.model_header, "model_data.h", "model.h"] + sorted(
-        p.name for p in ctx.sketch.folder.glob("*.h"))
-    for name in dict.fromkeys(names):
-        path = ctx.sketch.folder / name
-        if path.is_file():
-            text = path.read_text(errors="replace")
-            declared = set(re.findall(rf"\bextern\s+[^;()]*?\b({IDENT})\s*(?:\[[^\]]*\])?\s*;", text))
-            declared |= set(re.findall(rf"\b({IDENT})\s*\(", text))
-            declared |= set(re.findall(rf"#\s*define\s+({IDENT})", text))
-            if ctx.runtime == "tflm" and re.search(r"(unsigned\s+char|uint8_t)", text) and "extern" in text:
-                return name, declared
-            if ctx.runtime != "tflm" and "_invoke" in text:
-                return name, declared
-    return None, set()
-
-
-def check_model_symbols(ctx: Context) -> Result:
-    s = ctx.sketch
-    header, declared = _header_symbols(ctx)
-    if header is None:
-        expected = ctx.facts.model_header if ctx.runtime == "tflm" else "model.h and model.c"
-        return [_f("model_symbols", f"no model header in the sketch folder (expected {expected})")], ""
-    if not re.search(rf'#\s*include\s*"{re.escape(header)}"', s.strings):
-        return [_f("model_symbols", f'the model header is never included: #include "{header}"')], ""
-    if ctx.runtime != "tflm":
-        used = set(re.findall(rf"\b({IDENT}_(?:invoke|quantize_input|dequantize_output))\s*\(", s.code))
-        used |= set(re.findall(r"\b(MODEL_[A-Z_]+)\b", s.code))
-        missing = sorted(u for u in used if u not in declared)
-        found = [_f("model_symbols", f"{u} is not declared by {header}", s.lines(rf"\b{u}\b")) for u in missing]
-        return found, f"symbols match {header}"
-    found = []
-    arrays = sorted(d for d in declared if not d.endswith("_len"))
-    for _pos, args in call_args(s.code, r"\bGetModel"):
-        if args and args[0] not in declared:
-            found.append(_f("model_symbols", f"GetModel({args[0]}): {header} declares "
-                                             f"{', '.join(sorted(declared))}, not {args[0]}",
-                            s.lines(rf"GetModel\s*\(\s*{re.escape(args[0])}")))
-    for name in arrays:
-        if re.search(rf"\b{name}\s*\[[^\]]*\]\s*=", s.code):
-            found.append(_f("model_symbols", f"{name} is already defined by the model data file: do not "
-                                             "redefine it in the sketch", s.lines(rf"\b{name}\s*\[")))
-    for name in set(re.findall(r"\b(g_\w*model\w*)\b", s.code)) - declared:
-        found.append(_f("model_symbols", f"{name} is not declared by {header} (it declares "
-                                         f"{', '.join(sorted(declared))})", s.lines(rf"\b{name}\b")))
-    return found, f"model symbols match {header}"
 
 
 CHECK_FUNCS = {

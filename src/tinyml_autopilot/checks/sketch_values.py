@@ -42,11 +42,17 @@ def check_quantization(ctx: Context) -> Result:
                 found.append(Finding("quantization", f"{var}->data.f treats the int8 {which} tensor as float: "
                                                      f"{'quantize into' if which == 'input' else 'read'} "
                                                      f"{var}->data.int8", s.lines(rx)))
+        rx = rf"\b{which}\s*\(\s*\w*\s*\)\s*->\s*data\s*\.\s*f\b|\btyped_{which}_tensor\s*<\s*float\s*>"
+        if re.search(rx, code):
+            found.append(Finding("quantization", f"the int8 {which} tensor is used as float "
+                                                 f"({which}(0)->data.f / typed_{which}_tensor<float>): use "
+                                                 f"data.int8 with the model's scale and zero point", s.lines(rx)))
     found += _constants(ctx)
     runtime_params = bool(re.search(r"params\s*\.\s*scale", code)) and bool(
         re.search(r"params\s*\.\s*zero_point", code))
     helpers = bool(re.search(rf"\b{IDENT}_quantize_input\s*\(", code))
-    named = [n for n in s.consts if "scale" in n.lower() and not _NOT_QUANT.search(n)]
+    named = [n for n, v in s.consts.items() if "scale" in n.lower() and not _NOT_QUANT.search(n)
+             and (_QUANT_HINT.search(n.lower()) or close(v, f.input_scale))]
     literal = any(close(v, f.input_scale) or close(v, 1 / f.input_scale)
                   for v in _float_literals(code) if f.input_scale)
     if not (runtime_params or helpers or named or literal):
@@ -60,6 +66,11 @@ def _float_literals(code: str) -> list[float]:
     return [float(x) for x in re.findall(r"(?<![\w.])(\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)", code)]
 
 
+_ZERO_POINT = re.compile(r"zero_?point|(^|_)zp|zp$")
+# Names that say which tensor or that they quantize; a bare `kScale` may be anything (g, volts, ...).
+_QUANT_HINT = re.compile(r"input|output|^k?in(_|$|s|z|q)|_in$|out|quant|tensor|^k?q|^y")
+
+
 def _constants(ctx: Context) -> list[Finding]:
     s, f, found = ctx.sketch, ctx.facts, []
     arrays = set(s.numeric_arrays())
@@ -67,21 +78,27 @@ def _constants(ctx: Context) -> list[Finding]:
         low = name.lower()
         if name in arrays or _NOT_QUANT.search(name) or name.startswith(("MODEL_", "__")):
             continue
-        is_zp = "zero" in low or bool(re.search(r"(^|_)zp|zp$|zeropoint", low))
-        is_scale = "scale" in low and not is_zp
-        if not (is_zp or is_scale):
+        is_zp = bool(_ZERO_POINT.search(low))
+        if not (is_zp or "scale" in low):
             continue
         out = "out" in low or low.startswith("y")
         want = (f.output_zero_point if is_zp else f.output_scale) if out else \
             (f.input_zero_point if is_zp else f.input_scale)
-        ok = (int(value) == want and value == int(value)) if is_zp else close(value, want)
-        if is_scale and not ok and close(value, 1 / want if want else 0):
-            ok = True  # an inverse scale is a fine way to write it
-        if not ok:
-            kind = "zero point" if is_zp else "scale"
-            tensor = "output" if out else "input"
-            found.append(Finding("quantization", f"{name} = {value:g} but the model's {tensor} {kind} is "
-                                                 f"{want:.9g}", s.lines(rf"\b{name}\b\s*(=|[^\n]*$)", re.M)[:1]))
+        if is_zp:
+            ok = value == int(value) and int(value) == want
+        else:
+            ok = close(value, want) or bool(want) and close(value, 1 / want)  # an inverse scale is fine too
+        if ok:
+            continue
+        kind, tensor = ("zero point" if is_zp else "scale"), ("output" if out else "input")
+        if not is_zp and not _QUANT_HINT.search(low):
+            if not any(close(value, v) for v in (f.input_scale, f.output_scale) if v) and not any(
+                    close(value, 1 / v) for v in (f.input_scale, f.output_scale) if v):
+                ctx.notes.append(f"{name} = {value:g} is neither the model's input scale ({f.input_scale:.9g}) "
+                                 f"nor its output scale ({f.output_scale:.9g}); if it quantizes a tensor, it is wrong")
+            continue
+        found.append(Finding("quantization", f"{name} = {value:g} but the model's {tensor} {kind} is "
+                                             f"{want:.9g}", s.lines(rf"\b{name}\b\s*(=|[^\n]*$)", re.M)[:1]))
     return found
 
 
@@ -107,6 +124,8 @@ def check_label_count(ctx: Context) -> Result:
     if sorted(labels) == sorted(f.labels) and labels != f.labels:
         return [Finding("label_count", f"{name} lists the labels in a different order than the model's "
                                        f"output: {', '.join(f.labels)}", lines)], ""
+    if not set(labels) & set(f.labels):
+        ctx.notes.append(f"{name} names {', '.join(labels)}; the model's classes are {', '.join(f.labels)}")
     return [], f"{len(labels)} labels for {f.output_size} outputs"
 
 
@@ -130,12 +149,42 @@ def check_scaling(ctx: Context) -> Result:
     need_scale = any(not close(x, 1.0) for x in sc.scale)
     inverse = [1 / x for x in sc.scale]
     maxes = [o + x for o, x in zip(sc.offset, sc.scale, strict=True)]
+    offset_ok = not need_offset or _has(arrays, scalars, [sc.offset])
+    scale_ok = not need_scale or _has(arrays, scalars, [sc.scale, inverse, maxes])
+    if not (offset_ok and scale_ok) and _inline(s, sc.offset, sc.scale, scalars):
+        return [], f"{sc.method} scaling constants match the feature spec ({n} channels, written inline)"
     found = []
-    if need_offset and not _has(arrays, scalars, [sc.offset]):
+    if not offset_ok:
         found.append(_mismatch(s, "offset", sc.offset, arrays, _OFFSET_NAME))
-    if need_scale and not _has(arrays, scalars, [sc.scale, inverse, maxes]):
+    if not scale_ok:
         found.append(_mismatch(s, "scale", sc.scale, arrays, _SCALE_NAME))
     return found, f"{sc.method} scaling constants match the feature spec ({n} values)"
+
+
+def _inline(s, offsets: list[float], scales: list[float], scalars: dict[str, float]) -> bool:
+    """Each channel scaled by its own statement: `(sepal_len - 5.843f) / 0.828f` holds that channel's
+    offset and scale (or 1/scale), as literals or named scalars. Array tables are left out: they
+    are compared position by position."""
+    statements = []
+    for stmt in re.split(r"[;{}]", s.code_without_tables()):
+        named = [scalars[w] for w in set(re.findall(IDENT, stmt)) if w in scalars]
+        statements.append(_numbers(stmt) + named)
+
+    def channel(off: float, scale: float) -> bool:
+        return any((abs(off) < 1e-12 or any(close(v, off) for v in values)) and
+                   (close(scale, 1.0) or any(close(v, scale) or close(v, 1 / scale) for v in values))
+                   for values in statements)
+
+    return all(channel(o, x) for o, x in zip(offsets, scales, strict=True))
+
+
+_NUMBER = re.compile(r"(?<![\w.\[])(\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+(?:[eE][+-]?\d+)?)"
+                     r"[fFlL]?(?![\w.\]])")
+
+
+def _numbers(code: str) -> list[float]:
+    """Every decimal literal in `code` (hex, identifiers and array indices aside)."""
+    return [float(x) for x in _NUMBER.findall(code)]
 
 
 def _has(arrays: dict[str, list[float]], scalars: dict[str, float], wanted: list[list[float]]) -> bool:

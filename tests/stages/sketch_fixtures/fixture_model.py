@@ -109,3 +109,36 @@ def sketch_folder(tmp: Path, name: str, text: str, model: bool = True) -> Path:
         for f in ("model_data.h", "model_data.cc"):
             (folder / f).write_text((art / f).read_text())
     return folder
+
+
+def xxd_array(symbol: str, data: bytes | None = None) -> str:
+    """The model as `xxd -i` writes it (made const and aligned, as sketches usually do)."""
+    data = (convert_run() / "artifacts" / "model.tflite").read_bytes() if data is None else data
+    rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 12]) for i in range(0, len(data), 12)]
+    return (f"alignas(16) const unsigned char {symbol}[] = {{\n  " + ",\n  ".join(rows) +
+            f"\n}};\nconst unsigned int {symbol}_len = {len(data)};\n")
+
+
+def hand_written(tmp: Path, fixture: str, text: str | None = None) -> Path:
+    """A sketch folder laid out the way its style lays out the model (see each fixture's header)."""
+    stem = fixture.rsplit(".", 1)[0]
+    text = render(fixture) if text is None else text
+    if stem == "chirale_xxd":
+        folder = sketch_folder(tmp, stem, text, model=False)
+        (folder / "model.h").write_text("// xxd -i model.tflite > model.h\n#pragma once\n" + xxd_array("model_tflite"))
+    elif stem == "examples_inline":
+        folder = sketch_folder(tmp, stem, text, model=False)
+        (folder / "activity_model_data.h").write_text(
+            "#ifndef ACTIVITY_MODEL_DATA_H_\n#define ACTIVITY_MODEL_DATA_H_\nextern const unsigned char "
+            "g_activity_model[];\nextern const int g_activity_model_len;\n#endif\n")
+        (folder / "activity_model_data.cpp").write_text(
+            '#include "activity_model_data.h"\n' + xxd_array("g_activity_model").replace("unsigned int", "int"))
+    elif stem == "multifile":
+        folder = sketch_folder(tmp, stem, text, model=False)
+        (folder / "inference.h").write_text("#pragma once\nbool inference_setup();\n"
+                                            "const char *classify(const float *x);\n")
+        source = render("multifile_inference.cpp", MODEL_ARRAY=xxd_array("activity_model"))
+        (folder / "inference.cpp").write_text(source)
+    else:
+        folder = sketch_folder(tmp, stem, text)
+    return folder
