@@ -1,4 +1,4 @@
-// Hand-written Uno sketch on the portable C runtime.
+// Hand-written Uno sketch on the portable C runtime; it prints the predicted label's name.
 #include "model.h"
 
 const float kOffset[4] = {512.0, 300.0, 20.0, 5.0};
@@ -23,6 +23,6 @@ void loop() {
   model_invoke(in_buf, out_buf);
   int best = 0;
   for (int i = 1; i < MODEL_OUTPUT_SIZE; i++) if (out_buf[i] > out_buf[best]) best = i;
-  Serial.print("PRED ");
-  Serial.println(best);
+  Serial.print("activity: ");
+  Serial.println(kClasses[best]);
 }

@@ -196,8 +196,11 @@ class SimVerdict:
 
 
 def simulate(sketch_dir: Path, board: Board, workdir: Path, facts: ModelFacts, features: FeatureFacts,
-             vectors: tuple[np.ndarray, str], flash_used: int | None) -> SimVerdict:
-    """Build the test variant of the sketch, run it in simavr, compare PRED lines with the host model."""
+             vectors: tuple[np.ndarray, str], flash_used: int | None, markers_required: bool = True) -> SimVerdict:
+    """Build the test variant of the sketch, run it in simavr, compare its predictions with the host model.
+
+    Without the acquisition markers no test build can be derived: a failure for a generated sketch
+    (`markers_required`), "not simulated" for someone else's, which nobody told about them."""
     from ...sandbox.arduino import simulate_avr, tool_available
 
     if not board.simulator or not board.mcu:
@@ -207,7 +210,9 @@ def simulate(sketch_dir: Path, board: Board, workdir: Path, facts: ModelFacts, f
     ino = (sketch_dir / f"{sketch_dir.name}.ino").read_text()
     problem = marker_problem(ino)
     if problem:
-        return SimVerdict("failed", problem)
+        if markers_required:
+            return SimVerdict("failed", problem)
+        return SimVerdict("not simulated", "not simulated: " + problem.replace("the sketch cannot be simulated: ", ""))
     raw, source = vectors
     room = board.flash_bytes - (flash_used or 0) - 1024
     n = int(min(len(raw), max(0, room // (4 * facts.input_size))))
@@ -226,10 +231,25 @@ def simulate(sketch_dir: Path, board: Board, workdir: Path, facts: ModelFacts, f
                           + "\n".join(built.errors[:10]), source=source)
     sim = simulate_avr(Path(built.elf or ""), board.mcu, board.clock_hz, timeout=SIM_TIMEOUT_S)
     (workdir / "simulation.log").write_text(redact(sim.output))
-    got = [int(p) for p in PRED.findall(sim.output)]
+    got = predictions(sim.output, facts.labels)
     expected = host_predictions(facts, features, raw)
     verdict = _compare(expected, got, sim, source)
     return _check_ram(verdict, sim.output, board)
+
+
+def predictions(output: str, labels: list[str]) -> list[int]:
+    """Class indices the test build printed: its `PRED <index>` lines, else the lines naming exactly
+    one label (a hand-written sketch printing `Serial.println(labels[best])`)."""
+    pred = [int(p) for p in PRED.findall(output)]
+    if pred:
+        return pred
+    words = [re.compile(rf"(?<![\w-]){re.escape(lab)}(?![\w-])") for lab in labels]
+    named = []
+    for line in output.splitlines():
+        hits = [i for i, rx in enumerate(words) if rx.search(line)]
+        if len(hits) == 1:
+            named.append(hits[0])
+    return named
 
 
 def _check_ram(v: SimVerdict, output: str, board: Board) -> SimVerdict:
@@ -253,8 +273,9 @@ def _compare(expected: np.ndarray, got: list[int], sim: Any, source: str) -> Sim
                           f"(last output: {sim.output[-300:]!r}): the sketch hung or crashed; on AVR this is often "
                           "the stack running into the globals", vectors=n, source=source)
     if len(got) != n:
-        return SimVerdict("failed", f"the test build printed {len(got)} 'PRED <index>' lines for {n} vectors "
-                          f"(output tail: {sim.output[-300:]!r})", vectors=n, source=source)
+        return SimVerdict("failed", f"the test build printed {len(got)} predictions for {n} vectors: print one "
+                          f"line `PRED <index>` (or one line naming the predicted label) per inference (output "
+                          f"tail: {sim.output[-300:]!r})", vectors=n, source=source)
     bad = [{"index": i, "expected": int(e), "got": g} for i, (e, g) in enumerate(zip(expected, got, strict=True))
            if int(e) != g]
     agree = n - len(bad)

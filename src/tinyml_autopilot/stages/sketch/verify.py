@@ -62,5 +62,5 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
             ev.sim = SimVerdict("not simulated", "not simulated: the sketch was not compiled")
         return ev
     ev.sim = simulate(sketch_dir, inp.board, workdir, inp.facts, inp.features, inp.test_vectors(),
-                      ev.compile.flash_bytes)
+                      ev.compile.flash_bytes, markers_required=not run_all)
     return ev
