@@ -142,3 +142,49 @@ def test_arduino_cli_json_sizes_are_read() -> None:
         {"name": "data", "size": 214, "max_size": 2048}]}})
     assert (res.flash_bytes, res.flash_max, res.ram_bytes, res.ram_max) == (5110, 32256, 214,
                                                                              2048)
+
+
+def _fake_arduino_cli(tmp_path: Path, monkeypatch, reply: dict) -> None:
+    """arduino-cli is not installed here: a stand-in on PATH prints what arduino-cli 1.x prints."""
+    import json
+    import os
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "reply.json").write_text(json.dumps(reply))
+    script = bin_dir / "arduino-cli"
+    script.write_text(f"#!/bin/sh\ncat {bin_dir / 'reply.json'}\nexit 1\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_arduino_cli_without_the_boards_core_is_not_the_sketchs_fault(tmp_path: Path, monkeypatch) -> None:
+    _fake_arduino_cli(tmp_path, monkeypatch, {
+        "compiler_out": "", "compiler_err": "", "builder_result": None, "success": False,
+        "error": "Platform 'arduino:mbed_nano' not found: platform not installed\n"
+                 "Try running `arduino-cli core install arduino:mbed_nano`"})
+    res = compile_sketch(_sketch(tmp_path, "Hello", HELLO), "arduino:mbed_nano:nano33ble", tmp_path / "b")
+    assert not res.ok and res.tool == "arduino-cli"
+    assert res.missing == ("arduino-cli has no core arduino:mbed_nano installed: run "
+                           "`arduino-cli core install arduino:mbed_nano`")
+    assert any("platform not installed" in e for e in res.errors)
+
+
+def test_a_missing_board_library_is_named_with_its_install_command(tmp_path: Path, monkeypatch) -> None:
+    from tinyml_autopilot.boards import get_board
+    from tinyml_autopilot.stages.sketch.compile import compile_for
+
+    sketch = _sketch(tmp_path, "Imu", "#include <Arduino_BMI270_BMM150.h>\nvoid setup() {}\nvoid loop() {}\n")
+    _fake_arduino_cli(tmp_path, monkeypatch, {
+        "compiler_out": "", "success": False, "builder_result": {"build_path": str(tmp_path / "b")},
+        "compiler_err": f"{sketch}/Imu.ino:1:10: fatal error: Arduino_BMI270_BMM150.h: No such file or directory\n"
+                        "compilation terminated.\n"})
+    verdict = compile_for(sketch, get_board("nano33ble_rev2"), tmp_path / "b")
+    assert verdict.status == "not compiled"
+    assert verdict.message == ('not compiled: library Arduino_BMI270_BMM150 is not installed: run '
+                               '`arduino-cli lib install "Arduino_BMI270_BMM150"`')
+    other = _sketch(tmp_path, "Typo", "#include <Arduino_BMI270.h>\nvoid setup() {}\nvoid loop() {}\n")
+    _fake_arduino_cli(tmp_path / "t", monkeypatch, {
+        "compiler_out": "", "success": False, "compiler_err": f"{other}/Typo.ino:1:10: fatal error: "
+                                                              "Arduino_BMI270.h: No such file or directory\n"})
+    assert compile_for(other, get_board("nano33ble_rev2"), tmp_path / "b2").status == "failed"  # the sketch's bug

@@ -23,6 +23,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _FLASH = re.compile(r"Sketch uses (\d+) bytes.*?Maximum is (\d+) bytes", re.S)
 _RAM = re.compile(r"Global variables use (\d+) bytes.*?Maximum is (\d+) bytes", re.S)
 _ERROR = re.compile(r"(error:|Error |\berror\b|too big|not found|undefined reference)", re.I)
+_NO_CORE = re.compile(r"[Pp]latform '?([\w.-]+:[\w.-]+)'? (?:not found: platform )?(?:is )?not installed")
 
 
 @dataclass
@@ -36,6 +37,7 @@ class CompileResult:
     ram_max: int | None = None
     elf: Path | None = None
     errors: list[str] = field(default_factory=list)
+    missing: str | None = None  # what must be installed first (a core): not the sketch's fault
 
 
 @dataclass
@@ -158,9 +160,11 @@ def _compile_cli(sketch_dir: Path, fqbn: str, build_dir: Path, libraries: list[P
         data = {}
     if isinstance(data, dict):
         res.ok = res.ok and data.get("success", True) is not False
-        res.log = "\n".join(filter(None, [str(data.get("compiler_out", "")),
-                                          str(data.get("compiler_err", "")), proc.stderr])) or log
+        res.log = "\n".join(filter(None, [str(data.get("compiler_out", "")), str(data.get("compiler_err", "")),
+                                          str(data.get("error", "")), proc.stderr])) or log
         _cli_sizes(res, data)
+    if not res.ok and (m := _NO_CORE.search(res.log)):
+        res.missing = f"arduino-cli has no core {m.group(1)} installed: run `arduino-cli core install {m.group(1)}`"
     if res.flash_bytes is None:
         _parse_sizes(res)
     if proc.timed_out:

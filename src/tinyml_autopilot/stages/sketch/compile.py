@@ -50,6 +50,10 @@ def compile_for(sketch_dir: Path, board: Board, build_dir: Path) -> CompileVerdi
     if res.tool == "none":
         return CompileVerdict("not compiled", f"not compiled: no compiler for {board.fqbn} here "
                                               f"(install arduino-cli and core {board.core})", **budget)
+    missing = res.missing or _missing_library(res.log, board)
+    if not res.ok and missing:
+        (build_dir / "compile.log").write_text(redact(res.log))
+        return CompileVerdict("not compiled", f"not compiled: {missing}", tool=res.tool, **budget)
     verdict = CompileVerdict("passed" if res.ok else "failed", "", tool=res.tool, flash_bytes=res.flash_bytes,
                              ram_bytes=res.ram_bytes, errors=res.errors, elf=str(res.elf) if res.elf else None,
                              **budget)
@@ -61,6 +65,19 @@ def compile_for(sketch_dir: Path, board: Board, build_dir: Path) -> CompileVerdi
         return verdict
     verdict.message = f"compiled with {res.tool}: " + _usage(verdict)
     return verdict
+
+
+def _missing_library(log: str, board: Board) -> str | None:
+    """A library the board entry names (TFLite Micro, its sensors, BLE) that is not installed."""
+    from ...checks.sketch_api import TFLM_LIBRARIES, sensor_headers
+
+    known = sensor_headers(board) | {"ArduinoBLE.h": "ArduinoBLE"}
+    if board.tflm_library in TFLM_LIBRARIES:
+        known[TFLM_LIBRARIES[board.tflm_library]["header"]] = board.tflm_library
+    for header in re.findall(r"fatal error: ([\w./-]+\.h): No such file or directory", log):
+        if header in known:
+            return f'library {known[header]} is not installed: run `arduino-cli lib install "{known[header]}"`'
+    return None
 
 
 def _usage(v: CompileVerdict) -> str:
