@@ -53,10 +53,11 @@ def memory_png(figures: dict[str, Any], board_name: str) -> bytes | None:
 
 def timeline_png(rows: list[dict[str, Any]]) -> bytes | None:
     """One bar per attempt on a time axis, green when it passed, red (with its category) when not."""
-    timed = [r for r in rows if r.get("start") is not None]
+    timed = sorted((r for r in rows if r.get("start") is not None), key=lambda r: r["start"])
     if not timed:
         return None
-    origin = min(r["start"] for r in timed)
+    origin = timed[0]["start"]
+    span = max(r["start"] - origin + (r.get("duration_s") or 0) for r in timed) or 1.0
     lanes = list(dict.fromkeys(f"{r['stage']}/{r['task']}" for r in timed))
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(lanes) + 1.4))
@@ -65,7 +66,10 @@ def timeline_png(rows: list[dict[str, Any]]) -> bytes | None:
         start, width = r["start"] - origin, max(r.get("duration_s") or 0, 0.05)
         ax.barh(lane, width, left=start, color=COLOURS.get(r.get("status"), "#999"), edgecolor="white")
         label = f"#{r.get('number')}" + ("" if r.get("status") == "ok" else f" {r.get('category') or ''}")
-        ax.text(start + width / 2, lane, label, ha="center", va="center", fontsize=7, color="white")
+        if width > 0.06 * span:  # wide enough to hold its label
+            ax.text(start + width / 2, lane, label, ha="center", va="center", fontsize=7, color="white")
+        else:
+            ax.text(start + width + 0.005 * span, lane, label, ha="left", va="center", fontsize=7)
     ax.set_yticks(range(len(lanes)), lanes)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since the first attempt")
