@@ -125,7 +125,8 @@ def test_extract_code_prefers_the_requested_language():
 def test_api_key_never_reaches_the_run_folder(scripted, llm_settings, tmp_path, monkeypatch):
     key = "sk-live-abcdef123456"
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-other-secret-987")
-    server = scripted([CRASH, GOOD], api_key=key)
+    echoed = f"```python\n# key: {key}\nprint(undefined_name)\n```"  # a reply quoting the key
+    server = scripted([echoed, GOOD], api_key=key)
     settings = llm_settings(server, api_key=key)
     run = Run.create(tmp_path / "runs", "test", {"settings": settings.model_dump(mode="json")})
     run.log.info("calling with %s", key)

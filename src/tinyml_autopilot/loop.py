@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from .llm.base import Completion, Model
 from .prompts import render
 from .runs import Run
+from .secrets import redact
 
 FENCE = re.compile(r"```[ \t]*([\w+.#-]*)[^\n]*\n(.*?)```", re.DOTALL)
 MAX_ERROR_CHARS = 3000
@@ -189,6 +190,7 @@ class _State:
 
 def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, parent: str | None):
     folder = run.path("attempts", task.name, f"{number:02d}", ".keep").parent
+    rel = folder.relative_to(run.dir)  # written through the run, so secrets are redacted
     record = AttemptRecord(number=number, status="failed")
     start = time.monotonic()
     reply: Completion | None = None
@@ -203,14 +205,14 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
             if model.offline:
                 text = f"```{task.language}\n{task.template()}```"
             else:
-                run.write_json(str(folder.relative_to(run.dir) / "prompt.json"), state.messages)
+                run.write_json(str(rel / "prompt.json"), state.messages)
                 reply = model.complete(state.messages, run=run, parent=here,
                                        tags={"task": task.name, "attempt": number})
                 text = reply.text
-            (folder / "response.md").write_text(text)
-            code = extract_code(text, task.language)
+            run.write_text(str(rel / "response.md"), text)
+            code = redact(extract_code(text, task.language))  # generated code never holds a key
             state.code = code
-            (folder / f"code.{_EXT.get(task.language, 'txt')}").write_text(code)
+            run.write_text(str(rel / f"code.{_EXT.get(task.language, 'txt')}"), code)
             with run.span("execution", task.name, here, attempt=number):
                 outcome = task.execute(code, folder)
             with run.span("check", task.name, here, attempt=number):
@@ -233,12 +235,12 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
         if reply is not None:
             record.llm_s, record.cost_usd = reply.latency_s, reply.cost_usd
             record.tokens_in, record.tokens_out = reply.tokens_in, reply.tokens_out
-        (folder / "attempt.json").write_text(json.dumps(asdict(record), indent=2))
+        run.write_json(str(rel / "attempt.json"), asdict(record))
         run.log.debug("%s attempt %d: %s%s in %.1f s%s", task.name, number, record.status,
                       f" ({record.category})" if record.category else "", record.duration_s,
                       f": {record.error.strip().splitlines()[-1][:200]}" if record.error else "")
         if record.status == "failed":
-            (folder / "messages_next.json").write_text(json.dumps(state.messages, indent=2))
+            run.write_json(str(rel / "messages_next.json"), state.messages)
         run.notify("end", task.name, number, asdict(record))
     return outcome, record
 
@@ -251,7 +253,7 @@ def _next_messages(task: Task, state: _State, reply_text: str, err: AttemptFaile
         code_lines=failing_lines(state.code or "", err.lines) if state.code and err.lines else "",
         language=task.language,
     )
-    return [*state.messages, {"role": "assistant", "content": reply_text or "(empty reply)"},
+    return [*state.messages, {"role": "assistant", "content": redact(reply_text) or "(empty reply)"},
             {"role": "user", "content": repair}]
 
 

@@ -208,3 +208,20 @@ def test_files_in_its_tmp_count_against_the_memory_limit(tmp_path):
     result = _run(tmp_path, code, memory_mb=128)
     assert result.ok and "No space left on device" in result.stdout, result.stdout + result.stderr
     assert int(result.stdout.split()[2]) <= 128
+
+
+def test_without_bubblewrap_output_keeps_no_key(tmp_path):
+    """Outside bubblewrap the code can read the tool's environment from /proc: what it prints is redacted."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pathlib import Path\nfrom tinyml_autopilot.sandbox.python import run_python\n"
+            "work = Path(sys.argv[1])\n"
+            "(work / 's.py').write_text('import os; print(open(f\"/proc/{os.getppid()}/environ\").read())')\n"
+            "r = run_python(work / 's.py', work, timeout_s=30, memory_mb=512)\n"
+            "print(r.isolation, 'sk-leak-me-123456' in r.stdout, '***' in r.stdout)\n")
+    env = {"PATH": str(tmp_path / "empty"), "OPENAI_API_KEY": "sk-leak-me-123456"}
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.stdout.split() == ["subprocess", "False", "True"], result.stdout + result.stderr
+    assert "sk-leak-me" not in (tmp_path / ".stdout").read_text()

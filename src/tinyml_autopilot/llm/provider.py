@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +137,7 @@ class LiteLLMModel:
         kind = type(err).__name__
         where = self.api_base or self.provider
         key_name = PROVIDERS.get(self.provider) or "api_key (config file or TINYML_API_KEY)"
-        text = secrets.redact(str(err)).splitlines()[0][:200] if str(err) else kind
+        text = _provider_words(secrets.redact(str(err))) or kind
         lowered = text.lower()
         retried = f"after {self.retries} retries" if self.retries else "without retries"
         if kind == "AuthenticationError" or "401" in text:
@@ -160,6 +161,12 @@ class LiteLLMModel:
             return LLMError(f"{where} kept failing with server errors {retried} ({text[:120]}): check the "
                             "server, or raise llm_retries (config file or TINYML_LLM_RETRIES)")
         return LLMError(f"{where} refused the request for --llm {self.name} ({kind}): {text}")
+
+
+def _provider_words(text: str) -> str:
+    """The provider's own message, without litellm's class-name prefixes."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return re.sub(r"^(litellm\.\w+: )?(\w+: )?\w*Exception - ", "", first)[:200]
 
 
 def _litellm():

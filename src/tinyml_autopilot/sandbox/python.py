@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..secrets import clean_env
+from ..secrets import clean_env, redact, secret_values
 
 log = logging.getLogger(__name__)
 OUTPUT_LIMIT = 20_000
 PIDS_MAX = 512
 FILE_LIMIT = 4 * 1024**3  # bytes per file the code may write
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+SCRUB_MAX_BYTES = 64 * 1024**2
 
 
 @dataclass
@@ -115,6 +116,8 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
             _kill_all(proc, cgroup)
             proc.wait()
         _remove_cgroup(cgroup)
+        for output in (stdout, stderr):
+            _scrub(output)
     duration = time.monotonic() - start
     text_err = _read(stderr)
     return ExecResult(
@@ -213,7 +216,10 @@ def _kill_all(proc: subprocess.Popen, cgroup: Path | None) -> None:
     if cgroup is None:
         return
     for _ in range(50):
-        pids = [int(p) for p in _read(cgroup / "cgroup.procs").split()]
+        try:
+            pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
         if not pids:
             return
         for pid in pids:
@@ -241,6 +247,17 @@ def _remove_cgroup(cgroup: Path | None) -> None:
             cgroup.rmdir()
 
 
+def _scrub(path: Path) -> None:
+    """No secret stays in the output files (code outside bubblewrap can read the tool's environment)."""
+    values = secret_values()
+    if not values or not path.is_file() or path.stat().st_size > SCRUB_MAX_BYTES:
+        return
+    text = path.read_text(errors="surrogateescape")
+    clean = redact(text, values)
+    if clean != text:
+        path.write_text(clean, errors="surrogateescape")
+
+
 def _read(path: Path) -> str:
     try:
         data = path.read_bytes()
@@ -248,4 +265,4 @@ def _read(path: Path) -> str:
         return ""
     if len(data) > OUTPUT_LIMIT:
         data = data[: OUTPUT_LIMIT // 4] + b"\n[... output trimmed ...]\n" + data[-OUTPUT_LIMIT * 3 // 4:]
-    return data.decode("utf-8", "replace")
+    return redact(data.decode("utf-8", "replace"))  # what a repair prompt may quote
