@@ -260,12 +260,14 @@ def test_check_mode_with_model_and_labels_reports_findings_and_exits_1(tmp_path)
 @pytest.mark.parametrize(("args", "words"), [
     (["--board", "nosuch"], "unknown board 'nosuch'"),
     (["--board", "uno", "--runtime", "tflm"], "TensorFlow Lite Micro does not run on Arduino Uno"),
-    (["--board", "esp32", "--output", "ble", "--sensor", "imu"], None),
+    (["--board", "esp32", "--output", "ble", "--sensor", "imu"], "ESP32 DevKit (ESP32-WROOM-32) has no on-board "
+                                                                 "sensor 'imu': use --sensor serial"),
+    (["--board", "esp32", "--output", "ble"], None),
 ])
 def test_bad_inputs_get_one_line(tmp_path, args, words):
     res = cli("--data", str(fm.convert_run()), *args, "--llm", "offline", "--out", str(tmp_path), "--yes",
               cwd=tmp_path)
-    if words is None:  # esp32 has no IMU: the spec falls back to serial input and still passes
+    if words is None:  # serial input by default
         assert res.returncode == 0, res.stderr
         return
     assert res.returncode == 2
@@ -351,3 +353,13 @@ def test_llm_failure_mode_is_caught_by_its_check_and_repaired(scripted, llm_sett
     assert [a["status"] for a in attempts] == ["failed", "ok"]
     assert check in attempts[0]["checks"], attempts[0]
     assert f"[{check}]" in server.requests[2]["messages"][-1]["content"]
+
+
+def test_a_spec_file_that_disagrees_with_the_model_is_one_line(tmp_path, offline_settings):
+    from tinyml_autopilot.errors import UserError
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"labels": ["run", "walk", "idle"], "window": 2}))
+    with pytest.raises(UserError, match=r"spec file .* disagrees with the model or board: labels must be the "
+                                        r"model's, in output order: \['idle', 'walk', 'run'\]; window \(2\)"):
+        sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="nano33ble", spec_file=spec)

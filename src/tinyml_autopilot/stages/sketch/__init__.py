@@ -31,14 +31,20 @@ def run(ctx: StageContext, data: Path | None = None, board: str | None = None, n
     if check is not None:
         return _check_mode(ctx, inp, Path(check), runtime)
     check_fits(inp)
-    from .spec import SpecTask, default_spec, merge_spec_file
+    from ...errors import UserError
+    from .spec import SpecTask, default_spec, merge_spec_file, spec_findings
 
     if inp.output not in inp.board.outputs:
-        from ...errors import UserError
-
         raise UserError(f"{inp.board.name} has no '{inp.output}' output: use one of {', '.join(inp.board.outputs)}")
+    sensors = [s.id for s in inp.board.sensors]
+    if inp.sensor is not None and inp.sensor not in sensors:
+        raise UserError(f"{inp.board.name} has no on-board sensor '{inp.sensor}': use --sensor "
+                        f"{' | '.join(sensors + ['serial'])}")
     if spec_file is not None:
         app = merge_spec_file(default_spec(inp), Path(spec_file))
+        if found := spec_findings(app, inp):
+            raise UserError(f"spec file {spec_file} disagrees with the model or board: "
+                            + "; ".join(f.message for f in found))
     else:
         spec_result = run_loop(SpecTask(inp), ctx.model, ctx.run, ctx.limits)
         if not spec_result.ok:
