@@ -176,8 +176,8 @@ def _describe(err: ValidationError, given: dict[str, Any], path: Path | None) ->
                          f"{_did_you_mean(field, name)}")
             continue
         value = "***" if secrets.is_secret_name(field) else repr(e.get("input"))[:40]
-        lines.append(f"{name} {value}: {e['msg']}" if origin is None
-                     else f"{name} = {value} in {origin}: {e['msg']}")
+        why = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{name} {value}: {why}" if origin is None else f"{name} = {value} in {origin}: {why}")
     return lines
 
 

@@ -105,7 +105,7 @@ def test_trace_export_keys_without_the_package_do_not_break_calls(scripted, llm_
 
 
 def test_unknown_model_is_one_line_naming_the_setting(scripted, llm_settings):
-    server = scripted([{"status": 404, "error": "The model `gpt-9` does not exist"}])
+    server = scripted(["never sent"], models={"scripted-model"})
     with pytest.raises(LLMError) as err:
         get_model(llm_settings(server, llm="openai/gpt-9")).complete(MESSAGES)
     assert str(err.value) == f"model 'gpt-9' not found at {server.url}: check --llm"

@@ -154,10 +154,4 @@ def _public(inputs: dict[str, Any], settings: Any) -> dict[str, Any]:
     return {"arguments": inputs, "settings": safe}
 
 
-def not_built(stage: str) -> None:
-    from ..errors import StageNotBuilt
-
-    raise StageNotBuilt(stage)
-
-
-__all__ = ["UserError", "console", "run_stage", "emit", "not_built", "settings_from"]
+__all__ = ["UserError", "console", "run_stage", "emit", "settings_from"]

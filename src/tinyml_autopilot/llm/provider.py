@@ -32,6 +32,8 @@ PROVIDERS: dict[str, str | None] = {
 }
 # providers with no default address: the server's URL must be given
 NEEDS_API_BASE = {"hosted_vllm": "the vLLM server's URL, e.g. http://host:8000/v1"}
+# where litellm looks when --api-base is not given, for servers people run themselves
+DEFAULT_BASES = {"ollama": "http://localhost:11434", "ollama_chat": "http://localhost:11434"}
 BACKOFF_S = 0.5
 UNREACHABLE = ("connect", "name or service not known", "temporary failure in name resolution",
                "nodename nor servname", "network is unreachable", "no route to host")
@@ -135,7 +137,7 @@ class LiteLLMModel:
     def _explain(self, err: Exception) -> LLMError:
         """One line naming the setting to fix; the provider's own words only when nothing fits."""
         kind = type(err).__name__
-        where = self.api_base or self.provider
+        where = self.api_base or DEFAULT_BASES.get(self.provider, self.provider)
         key_name = PROVIDERS.get(self.provider) or "api_key (config file or TINYML_API_KEY)"
         text = _provider_words(secrets.redact(str(err))) or kind
         lowered = text.lower()

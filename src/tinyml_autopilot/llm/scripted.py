@@ -4,6 +4,8 @@ It replays queued replies over real HTTP, so tests exercise the whole litellm pa
 is a string (the assistant's text), or a dict: {"status": 429} for an HTTP error,
 {"hang": seconds} to stall, {"text": ..., "delay": s}. A callable `responder(request)`
 may pick the reply instead of the queue (useful when parallel runs share one server).
+Like a real provider, it rejects a wrong key (`api_key`) with 401 and, given `models`, a model
+it does not serve with 404.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ Reply = str | dict[str, Any]
 
 class ScriptedServer:
     def __init__(self, replies: list[Reply] | None = None,
-                 responder: Callable[[dict], Reply] | None = None, api_key: str | None = None):
+                 responder: Callable[[dict], Reply] | None = None, api_key: str | None = None,
+                 models: set[str] | None = None):
         self.replies = list(replies or [])
         self.responder = responder
         self.api_key = api_key
+        self.models = models
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -69,6 +73,12 @@ class ScriptedServer:
                     self._send(401, {"error": {"message": "Incorrect API key provided",
                                                "type": "invalid_request_error",
                                                "code": "invalid_api_key"}})
+                    return
+                if server.models is not None and body.get("model") not in server.models:
+                    with server._lock:
+                        server.requests.append(body)
+                    self._send(404, {"error": {"message": f"The model `{body.get('model')}` does not exist",
+                                               "type": "invalid_request_error", "code": "model_not_found"}})
                     return
                 reply = server.next_reply(body)
                 if isinstance(reply, dict) and "hang" in reply:
