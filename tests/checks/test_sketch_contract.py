@@ -174,6 +174,8 @@ def test_correct_hand_written_sketches_get_no_findings(tmp_path, facts, fixture,
      "no file of the sketch folder declares g_model; the model array is g_activity_model"),
     ("examples_inline.ino", ("kTensorArenaSize = 4 * 1024", "kTensorArenaSize = 1024"), "arena_size",
      "1024 bytes but the model needs 1536"),
+    ("chirale_xxd.ino", ("roundf(scaled / input->params.scale) + input->params.zero_point", "roundf(scaled)"),
+     "quantization", "the input is never quantized"),  # the output's params are still read
     ("tinymlx_addbuiltin.ino", ("MicroMutableOpResolver<2>", "MicroMutableOpResolver<1>"), "resolver_count",
      "holds 1 ops but 2 are added"),
     ("tinymlx_addbuiltin.ino", ("  micro_op_resolver.AddBuiltin(tflite::BuiltinOperator_SOFTMAX,\n", "  ("),
@@ -234,3 +236,12 @@ def test_a_scale_constant_that_is_not_quantization_is_only_a_note(tmp_path, fact
     report = lint_folder(fm.hand_written(tmp_path, "chirale_xxd.ino", text), f, get_board("nano33ble"), feats)
     assert report.findings == []
     assert any(n.startswith("kScale = 9.8 is neither the model's input scale") for n in report.notes)
+
+
+def test_string_tables_that_are_not_labels_are_left_alone(tmp_path, facts):
+    f, feats = facts
+    text = fm.render("chirale_xxd.ino").replace('const char* LABELS[] = {"idle", "walk", "run"};',
+                                                'const char* kUuids[] = {"19b10000-e8f2", "19b10001-e8f2"};')
+    text = text.replace("Serial.print(LABELS[best]);", "Serial.print(best);")
+    report = lint_folder(fm.hand_written(tmp_path, "chirale_xxd.ino", text), f, get_board("nano33ble"), feats)
+    assert report.findings == [] and report.verdicts["label_count"]["status"] == "skipped"

@@ -48,8 +48,10 @@ def check_quantization(ctx: Context) -> Result:
                                                  f"({which}(0)->data.f / typed_{which}_tensor<float>): use "
                                                  f"data.int8 with the model's scale and zero point", s.lines(rx)))
     found += _constants(ctx)
-    runtime_params = bool(re.search(r"params\s*\.\s*scale", code)) and bool(
-        re.search(r"params\s*\.\s*zero_point", code))
+    # the input tensor's own params: reading only the output's does not quantize the input
+    tensor = "|".join([re.escape(v) for v in _tensor_vars(code, "input")] + [r"input\s*\(\s*\w*\s*\)"])
+    runtime_params = all(re.search(rf"(?:\b{tensor})\s*->\s*params\s*\.\s*{field}", code)
+                         for field in ("scale", "zero_point"))
     helpers = bool(re.search(rf"\b{IDENT}_quantize_input\s*\(", code))
     named = [n for n, v in s.consts.items() if "scale" in n.lower() and not _NOT_QUANT.search(n)
              and (_QUANT_HINT.search(n.lower()) or close(v, f.input_scale))]
@@ -109,7 +111,8 @@ def check_label_count(ctx: Context) -> Result:
     s, f = ctx.sketch, ctx.facts
     tables = {n: v for n, v in s.string_arrays().items() if len(v) > 1}
     named = {n: v for n, v in tables.items() if _LABEL_NAME.search(n)}
-    tables = named or tables
+    # a table not named like labels is one only if it names one of the model's classes (not BLE UUIDs...)
+    tables = named or {n: v for n, v in tables.items() if set(v) & set(f.labels)}
     if not tables:
         return None
     name, labels = max(tables.items(), key=lambda kv: _overlap(kv[1], f.labels))
