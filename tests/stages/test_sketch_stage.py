@@ -367,3 +367,13 @@ def test_a_spec_file_that_disagrees_with_the_model_is_one_line(tmp_path, offline
     with pytest.raises(UserError, match=r"spec file .* disagrees with the model or board: labels must be the "
                                         r"model's, in output order: \['idle', 'walk', 'run'\]; window \(2\)"):
         sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="nano33ble", spec_file=spec)
+
+
+def test_readme_wires_each_analog_channel_to_its_pin():
+    from tinyml_autopilot.stages.sketch.generate import render_readme
+
+    inp = resolve(fm.convert_run(), "uno", None, None, None, None)
+    inp.sensor = "analog"
+    readme = render_readme(default_spec(inp), inp, ["model.h", "model.c"])
+    assert "a0 → A0, a1 → A1, a2 → A2, a3 → A3" in readme
+    assert "analogRead()` gives counts from 0 to 1023" in readme

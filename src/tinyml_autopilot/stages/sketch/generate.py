@@ -46,9 +46,11 @@ def render_readme(spec: AppSpec, inp: Inputs, model_files: list[str]) -> str:
     runtime_name = ("TensorFlow Lite Micro (" + (inp.board.tflm_library or "") + ")" if inp.runtime == "tflm"
                     else "portable C runtime (model.h / model.c, no library needed)")
     libraries = [x for x in spec.libraries if x != "builtin"]
+    wiring = ([(ch, sensor.channels[i % len(sensor.channels)]) for i, ch in enumerate(spec.channels)]
+              if sensor is not None and sensor.kind == "analog" and spec.input_source == "sensor" else [])
     return _env().get_template("README.md.j2").render(
         spec=spec, board=inp.board, runtime=inp.runtime, runtime_name=runtime_name, sensor=sensor,
-        model_files=model_files, libraries=libraries)
+        model_files=model_files, libraries=libraries, wiring=wiring)
 
 
 def write_model_files(inp: Inputs, folder: Path) -> list[str]:
