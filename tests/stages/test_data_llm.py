@@ -36,8 +36,8 @@ def _impute_leaves_nan(cfg: dict) -> str:  # forgets to fill: the "no NaN left" 
     return code_for("impute", cfg).replace("    for column in columns:\n", "    for column in []:\n")
 
 
-def _window_wrong_stride(cfg: dict) -> str:
-    return code_for("window", {**cfg, "stride": 7})
+def _window_channels_reversed(cfg: dict) -> str:  # the device would feed the model the wrong axes
+    return code_for("window", {**cfg, "channels": cfg["channels"][::-1]})
 
 
 def _split_name_error(cfg: dict) -> str:
@@ -64,8 +64,8 @@ CASES = {
         build=lambda d: long_csv(d / "long.csv"), args=["--label", "gesture"],
         ops=[{"operation": "impute", "reason": "sensor dropouts"}, {"operation": "window", "reason": "1 s"},
              {"operation": "split", "reason": "by session"}, {"operation": "scale", "reason": "standardise"}],
-        extra={"window": 50, "stride": 25, "sample_rate_hz": 50}, bad_step="window", bad=_window_wrong_stride,
-        category="check", error="windows; expected"),
+        extra={"window": 50, "stride": 25, "sample_rate_hz": 50}, bad_step="window", bad=_window_channels_reversed,
+        category="check", error="channels in CONFIG['channels'] order"),
     "folder": dict(
         build=lambda d: imu_folder(d / "captures"), args=["--label", "file name"],
         ops=[{"operation": "window", "reason": "0.6 s"}, {"operation": "split", "reason": "by recording"},

@@ -1,31 +1,42 @@
 """Built-in window, split and scale steps (the table -> arrays end of the pipeline)."""
 
 WINDOW = '''
-def run(in_dir, out_dir):
-    """Cut each recording into windows of CONFIG["window"] samples every CONFIG["stride"] samples."""
-    df = read_table(in_dir)
-    label, group, time = CONFIG["label"], CONFIG["group"], CONFIG["time"]
-    width, stride = CONFIG["window"], CONFIG["stride"]
+def segments(df, label, group, time):
+    """Sorted rows and, per row, its recording and its segment: a run of one recording with one label."""
     if group is None:  # consecutive rows with the same label form one recording
         group = "_recording"
         df[group] = (df[label] != df[label].shift()).cumsum().astype(str)
     if time:
         df = df.sort_values([group, time], kind="stable")
-    xs, labels, groups = [], [], []
-    for key, part in df.groupby(group, sort=False):
-        values = part[CONFIG["channels"]].to_numpy(np.float32)
-        if len(values) < width:
+    df = df.reset_index(drop=True)
+    recording = df[group].astype(str)
+    segment = ((recording != recording.shift()) | (df[label] != df[label].shift())).cumsum()
+    return df, recording.to_numpy(), segment.to_numpy()
+
+
+def run(in_dir, out_dir):
+    """Cut each segment into windows of CONFIG["window"] samples every CONFIG["stride"] samples."""
+    label, width, stride = CONFIG["label"], CONFIG["window"], CONFIG["stride"]
+    df, recording, segment = segments(read_table(in_dir), label, CONFIG["group"], CONFIG["time"])
+    values = df[CONFIG["channels"]].to_numpy(np.float32)
+    labels = df[label].to_numpy().astype(str)
+    position = pd.Series(recording).groupby(recording, sort=False).cumcount().to_numpy()
+    bounds = np.flatnonzero(np.diff(segment)) + 1
+    xs, starts = [], []
+    for begin, end in zip(np.r_[0, bounds], np.r_[bounds, len(df)]):
+        if end - begin < width:
             continue
-        windows = np.lib.stride_tricks.sliding_window_view(values, width, axis=0)[::stride]
-        starts = np.arange(len(windows)) * stride
+        windows = np.lib.stride_tricks.sliding_window_view(values[begin:end], width, axis=0)[::stride]
         xs.append(windows.transpose(0, 2, 1))
-        labels.append(part[label].to_numpy().astype(str)[starts + width // 2])
-        names = [f"{key}@{s}" for s in starts] if CONFIG["group_windows"] else [str(key)] * len(starts)
-        groups.append(np.asarray(names))
+        starts.append(begin + np.arange(len(windows)) * stride)
+    starts = np.concatenate(starts) if starts else np.zeros(0, int)
+    groups = recording[starts]
+    if CONFIG["group_windows"]:  # each window its own group: "<recording>@<sample>"
+        groups = np.char.add(np.char.add(groups.astype(str), "@"), position[starts].astype(str))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    np.savez(out_dir / "windows.npz", X=np.concatenate(xs).astype(np.float32),
-             labels=np.concatenate(labels), groups=np.concatenate(groups))
+    x = np.concatenate(xs) if xs else np.zeros((0, width, len(CONFIG["channels"])), np.float32)
+    np.savez(out_dir / "windows.npz", X=x.astype(np.float32), labels=labels[starts], groups=groups.astype(str))
 '''
 
 SPLIT = '''
@@ -82,7 +93,7 @@ def run(in_dir, out_dir):
     splits = {}
     for name in ("train", "val", "test"):
         with np.load(in_dir / f"{name}.npz", allow_pickle=False) as archive:
-            splits[name] = {"X": archive["X"], "y": archive["y"]}
+            splits[name] = {"X": archive["X"], "y": archive["y"], "groups": archive["groups"]}
     train = splits["train"]["X"].astype(np.float64)
     flat = train.reshape(-1, train.shape[-1])
     offset = flat.mean(axis=0)
@@ -90,7 +101,7 @@ def run(in_dir, out_dir):
     scale[scale < 1e-12] = 1.0
     for name, arrays in splits.items():
         x = ((arrays["X"].astype(np.float64) - offset) / scale).astype(np.float32)
-        np.savez(out_dir / f"{name}.npz", X=x, y=arrays["y"].astype(np.int64))
+        np.savez(out_dir / f"{name}.npz", X=x, y=arrays["y"].astype(np.int64), groups=arrays["groups"])
     scaling = {"method": "standard", "offset": offset.tolist(), "scale": scale.tolist()}
     (out_dir / "scaling.json").write_text(json.dumps(scaling, indent=2) + "\\n")
     (out_dir / "labels.json").write_text((in_dir / "labels.json").read_text())

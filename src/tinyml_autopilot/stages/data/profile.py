@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
+from ...checks.dataset_arrays import segments
 from .inputs import Source
 
 ID_NAME = re.compile(r"(^|[_\s])(id|uuid|index|idx|row|key)$|^unnamed", re.IGNORECASE)
-GROUP_NAME = re.compile(r"session|recording|record|trial|episode|sequence|subject|capture|take|run_id|file",
-                        re.IGNORECASE)
+GROUP_NAME = re.compile(r"session|recording|record|trial|episode|sequence|subject|capture|take|run_id|file"
+                        r"|user|participant|person|volunteer", re.IGNORECASE)
 TIME_NAME = re.compile(r"^(t|time|timestamp|ts|millis|ms|micros|us|seconds|secs?|sample|datetime|date)$|time",
                        re.IGNORECASE)
 
@@ -133,10 +134,11 @@ def _recordings(df: pd.DataFrame, group: str | None, time: str | None, label: st
     if kind != "timeseries":
         return {"recordings": None, "rows_per_recording": None, "sample_rate_hz": None}
     keys = df[group] if group else (df[label] != df[label].shift()).cumsum()
-    sizes = keys.value_counts()
+    _, _, segment = segments(df, {"label": label, "group": group, "time": time})
+    sizes = pd.Series(segment).value_counts()  # a recording's runs of one label: what windows are cut from
     per_class = df.groupby(label)[group].nunique() if group else df.groupby(keys)[label].first().value_counts()
     rate = _sample_rate(df, keys, time) if time else None
-    return {"recordings": int(len(sizes)),
+    return {"recordings": int(keys.nunique()),
             "recordings_per_class": {str(k): int(v) for k, v in per_class.sort_index().items()},
             "rows_per_recording": {"min": int(sizes.min()), "median": float(sizes.median()), "max": int(sizes.max())},
             "sample_rate_hz": rate}
@@ -179,7 +181,9 @@ def show(profile: dict[str, Any], console) -> None:
     for head in ("column", "type", "role", "missing", "unique", "min", "max"):
         table.add_column(head, justify="right" if head in ("missing", "unique", "min", "max") else "left")
     for col in profile["columns"]:
-        table.add_row(col["name"], col["type"], col["role"], str(col["missing"]), str(col["unique"]),
+        missing = str(col["missing"]) + (f" + {col['unparsable']} not numbers" if col.get("unparsable") and
+                                         col["type"] == "string-number" else "")
+        table.add_row(col["name"], col["type"], col["role"], missing, str(col["unique"]),
                       _fmt(col.get("min")), _fmt(col.get("max")))
     console.print(table)
     classes = ", ".join(f"{k}: {v}" for k, v in profile["classes"].items())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...checks import dataset
+from ...checks import dataset, dataset_arrays
 from ...loop import ExecutionFailed, FormatError
 from ...prompts import render
 from ...sandbox.python import run_python
@@ -18,8 +18,8 @@ from . import operations, proposal
 
 TRACE_LINE = re.compile(r'File "[^"]*code\.py", line (\d+)')
 CHECKS: dict[str, Callable[[Path, Path, dict[str, Any]], None]] = {
-    "load": dataset.check_load, "table": dataset.check_table, "window": dataset.check_windows,
-    "split": dataset.check_split, "scale": dataset.check_scaled,
+    "load": dataset.check_load, "table": dataset.check_table, "window": dataset_arrays.check_windows,
+    "split": dataset_arrays.check_split, "scale": dataset_arrays.check_scaled,
 }
 
 
