@@ -71,6 +71,40 @@ def imu_folder(folder: Path, recordings: int = 8, rows: int = 60, seed: int = 1)
     return folder
 
 
+def arduino_captures(folder: Path, recordings: int = 4, rows: int = 119, seed: int = 3) -> Path:
+    """Captures as users save them from the serial monitor: CRLF, a .CSV name, a file without its header
+    line, the header again after a board reset, a status line, a trailing blank line."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    header = ",".join(IMU)
+    for number, (cls, name) in enumerate(zip(GESTURES, ("Punch.CSV", "flex.csv", "still.csv"), strict=True)):
+        lines = [] if number == 1 else [header]
+        for index in range(recordings):
+            if number == 0 and index == 2:
+                lines += ["IMU initialized", header]
+            lines += [",".join(f"{v:.3f}" for v in row) for row in signal(cls, rows, rng)] + [""]
+        (folder / name).write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    return folder
+
+
+def user_stream_csv(path: Path, users: int = 5, seed: int = 4) -> Path:
+    """WISDM-like: user, activity, timestamp, x, y, z; each user's stream holds every activity in turn."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for user in range(1, users + 1):
+        start = user * 10**6
+        for cls in GESTURES:
+            n = int(rng.integers(120, 160))
+            part = pd.DataFrame(signal(cls, n, rng)[:, :3].round(3), columns=["x-axis", "y-axis", "z-axis"])
+            part.insert(0, "timestamp", start + np.arange(n) * 20)
+            part.insert(0, "activity", cls.title())
+            part.insert(0, "user", user)
+            start += n * 20
+            frames.append(part)
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+    return path
+
+
 def wine_npz(path: Path) -> Path:
     from sklearn.datasets import load_wine
 

@@ -49,6 +49,17 @@ def _make(kind: str, tmp: Path) -> tuple[Path, list[str]]:
         (tmp / "caps").mkdir()
         (tmp / "caps" / "wave.csv").write_text("aX,aY\n1,2\n3,4\n")
         return tmp / "caps", []
+    if kind == "misspelled-label":
+        return _csv(tmp / "d.csv", 60, ["x", "y"]).rename(tmp / "gestures.csv"), ["--label", "lable"]
+    if kind == "npz-one-hot":
+        np.savez(tmp / "d.npz", X=np.zeros((30, 3)), y=np.eye(3)[np.arange(30) % 3])
+        return tmp / "d.npz", []
+    if kind in ("folder-header-only", "folder-columns-differ"):
+        (tmp / "caps").mkdir()
+        (tmp / "caps" / "wave.csv").write_text("aX,aY,aZ\n" + "1,2,3\n" * 40)
+        (tmp / "caps" / "punch.csv").write_text("aX,aY,aZ\n" if kind == "folder-header-only" else
+                                               "aX,aY\n" + "1,2\n" * 40)
+        return tmp / "caps", []
     raise AssertionError(kind)
 
 
@@ -56,6 +67,8 @@ EXPECTED = {
     "missing": "does not exist", "empty": "is empty", "binary": "binary file", "header-only": "no data rows",
     "no-label": "label column 'activity' is not in", "one-class": "one class only",
     "too-few": "needs at least", "npz-no-y": "needs arrays X and y", "folder-one-class": "at least two",
+    "misspelled-label": "did you mean --label 'label'?", "npz-one-hot": "y.argmax(axis=1)",
+    "folder-header-only": "punch.csv has no data rows", "folder-columns-differ": "every file needs the same columns",
 }
 
 

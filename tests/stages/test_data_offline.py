@@ -15,7 +15,17 @@ from typer.testing import CliRunner
 from tinyml_autopilot.cli import app
 from tinyml_autopilot.data import DEMO_OPTIONS, demo_dataset
 
-from .conftest_data import IMU, digest, imu_folder, long_csv, messy_iris, windows_npz, wine_npz
+from .conftest_data import (
+    IMU,
+    arduino_captures,
+    digest,
+    imu_folder,
+    long_csv,
+    messy_iris,
+    user_stream_csv,
+    windows_npz,
+    wine_npz,
+)
 
 SLOW = pytest.mark.slow
 SHAPES = {
@@ -24,6 +34,8 @@ SHAPES = {
     "folder": (lambda d: imu_folder(d / "captures"), ["--label", "file name"]),
     "npz": (lambda d: wine_npz(d / "wine.npz"), []),
     "npz-windows": (lambda d: windows_npz(d / "windows.npz"), []),
+    "captures": (lambda d: arduino_captures(d / "serial"), []),
+    "user-stream": (lambda d: user_stream_csv(d / "wisdm.csv"), []),
 }
 
 
@@ -96,15 +108,23 @@ def test_shape_specific_results(processed):
         assert spec["window"] == 60 and spec["input_shape"] == [60, 6]
     elif shape == "npz":
         assert spec["kind"] == "tabular" and spec["input_shape"] == [13]
+    elif shape == "captures":  # 4 recordings of 119 samples per class, each one whole window
+        assert spec["channels"] == IMU and spec["labels"] == ["Punch", "flex", "still"]
+        assert figures["rows_in"] == 3 * 4 * 119 and spec["input_shape"] == [119, 6]
+        assert sum(figures["rows_out"].values()) == 12
+    elif shape == "user-stream":  # the user is the recording, not a channel; no window spans two activities
+        assert spec["channels"] == ["x-axis", "y-axis", "z-axis"] and spec["sample_rate_hz"] == 50.0
+        profile = json.loads((run_dir / "profile.json").read_text())
+        assert profile["group"] == "user" and profile["recordings"] == 5
     else:
         assert spec["kind"] == "timeseries" and spec["input_shape"] == [32, 3] and spec["window"] == 32
 
 
 def test_no_recording_is_split_across_train_and_test(processed):
     shape, _, _, _, run_dir = processed
-    attempts = sorted((run_dir / "attempts").glob("data-*-split/*/out"))
-    groups = {n: set(load_split(attempts[-1], n)["groups"]) for n in ("train", "val", "test")}
+    groups = {n: set(load_split(run_dir / "processed", n)["groups"]) for n in ("train", "val", "test")}
     assert not groups["train"] & groups["test"] and not groups["train"] & groups["val"]
+    assert not groups["val"] & groups["test"] and all(groups.values())
 
 
 def test_pipeline_py_reproduces_processed(processed, tmp_path):

@@ -81,3 +81,20 @@ def test_templates_carry_their_config():
                                "stride": 4, "group_windows": False})
     assert "'window': 8" in code and "def run(in_dir, out_dir)" in code and '__name__ == "__main__"' in code
     compile(code, "window", "exec")
+
+
+def test_interactive_edits_are_checked_as_they_are_typed(iris_profile, monkeypatch):
+    from rich.console import Console
+    from rich.prompt import Prompt
+
+    answers = iter(["edit 1 sample_id", "edit 2 nosuch", "drop 7", "drop 9", "frobnicate", "drop 3", ""])
+    monkeypatch.setattr(Prompt, "ask", lambda *a, **k: next(answers))
+    console = Console(record=True, width=200)
+    table = proposal.interactive_edit(proposal.propose(iris_profile), iris_profile, True, console)
+    assert [o.operation for o in table.operations] == ["drop_columns", "coerce_numeric", "deduplicate", "impute",
+                                                       "split", "scale"]
+    assert table.operations[0].columns == ["sample_id"] and table.operations[1].columns == ["petal_width"]
+    said = console.export_text()
+    for refusal in ("not changed: [columns] step 2 (coerce_numeric) names unknown columns ['nosuch']",
+                    "step 7 is required", "there is no step 9", "not understood: 'frobnicate'"):
+        assert refusal in said

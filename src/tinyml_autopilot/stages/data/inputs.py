@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ class Source:
     x_key: str | None = None
     y_key: str | None = None
     sep: str = ","
+    columns: list[str] | None = None  # a folder's channel names (files may lack a header line)
 
 
 def inspect_source(data: Path | None, label: str | None) -> Source:
@@ -43,22 +46,55 @@ def inspect_source(data: Path | None, label: str | None) -> Source:
 
 
 def _folder(path: Path, label: str | None) -> Source:
-    files = sorted(path.glob("*.csv"))
+    files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() == ".csv")
     if not files:
-        nested = sorted({f.parent for f in path.rglob("*.csv")})
+        nested = sorted({f.parent for f in path.rglob("*") if f.suffix.lower() == ".csv"})
         if nested:
             raise UserError(f"folder {path} has no .csv files itself but {nested[0]} has: pass --data {nested[0]}")
         raise UserError(f"folder {path} has no .csv files: pass one CSV per class (the file name is the label)")
-    for file in files:
-        if file.stat().st_size == 0:
-            raise UserError(f"{file} is empty: remove it or record data into it")
-        _require_text(file)
     if label and label.lower() not in FILE_NAME_LABELS:
         raise UserError(f"--label {label!r} does not apply to a folder of per-class CSVs: "
                         "the file name is the label (use --label 'file name')")
     if len(files) < 2:
         raise UserError(f"folder {path} has one class file ({files[0].name}): a classifier needs at least two")
-    return Source(path, "folder", "label", "file name")
+    return Source(path, "folder", "label", "file name", columns=_folder_columns(files))
+
+
+def _folder_columns(files: list[Path]) -> list[str]:
+    """The channel names all files share: their header line, or c0.. when no file has one."""
+    headers: dict[Path, list[str] | None] = {}
+    widths: dict[Path, int] = {}
+    for file in files:
+        if file.stat().st_size == 0:
+            raise UserError(f"{file} is empty: remove it or record data into it")
+        _require_text(file)
+        lines = [line.strip() for line in file.read_text(encoding="utf-8", errors="replace").splitlines()]
+        lines = [line for line in lines if line]
+        cells = [c.strip() for c in lines[0].split(",")] if lines else []
+        named = bool(cells) and not all(_is_number(c) for c in cells)
+        data = lines[1:] if named else lines
+        if not data:
+            raise UserError(f"{file} has no data rows (only a header): remove it or record data into it")
+        headers[file] = cells if named else None
+        widths[file] = Counter(len(line.split(",")) for line in data[:50]).most_common(1)[0][0]
+    named = {f: h for f, h in headers.items() if h is not None}
+    columns = next(iter(named.values()), None) or [f"c{i}" for i in range(widths[files[0]])]
+    for file in files:
+        if headers[file] is not None and headers[file] != columns:
+            raise UserError(f"{file.name} has columns {','.join(headers[file])} but {next(iter(named)).name} has "
+                            f"{','.join(columns)}: every file needs the same columns in the same order")
+        if widths[file] != len(columns):
+            raise UserError(f"{file.name} has rows of {widths[file]} values but the columns are "
+                            f"{','.join(columns)}: every file needs the same columns")
+    return columns
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _npz(path: Path) -> Source:
@@ -75,11 +111,14 @@ def _npz(path: Path) -> Source:
                 raise UserError(f"{path} needs arrays X and y (it has: {', '.join(keys) or 'none'}): "
                                 "save it with numpy.savez(path, X=X, y=y)")
             n_x, n_y = len(archive[x_key]), len(archive[y_key])
-            x_dims = archive[x_key].ndim
+            x_dims, y_shape = archive[x_key].ndim, archive[y_key].shape
     except (OSError, ValueError) as err:
         raise UserError(f"cannot read {path} as .npz ({err}): save it with numpy.savez(X=..., y=...)") from err
     if n_x != n_y:
         raise UserError(f"{path}: X has {n_x} examples but y has {n_y}: they must match")
+    if len(y_shape) != 1 and y_shape[1:] != (1,):
+        raise UserError(f"{path}: y is shaped {y_shape}; it needs one class per example (one-hot y: save "
+                        "y.argmax(axis=1))")
     if x_dims not in (2, 3):
         raise UserError(f"{path}: X must be (examples, features) or (examples, time, channels), not {x_dims}-D")
     return Source(path, "npz", "label", "y", x_key=x_key, y_key=y_key)
@@ -104,8 +143,10 @@ def _csv(path: Path, label: str | None) -> Source:
     if label not in columns:
         match = next((c for c in columns if c.lower() == label.lower()), None)
         if match is None:
-            raise UserError(f"label column {label!r} is not in {path.name} "
-                            f"(columns: {', '.join(columns[:12])}): check --label")
+            close = difflib.get_close_matches(label.lower(), [c.lower() for c in columns], n=1, cutoff=0.6)
+            hint = f"did you mean --label {columns[[c.lower() for c in columns].index(close[0])]!r}? " if close else ""
+            raise UserError(f"label column {label!r} is not in {path.name}: {hint}"
+                            f"(columns: {', '.join(columns[:12])})")
         label = match
     return Source(path, "csv", label, label, sep=sep)
 

@@ -63,28 +63,40 @@ if __name__ == "__main__":
 
 LOAD = '''
 def read_folder(folder):
-    """One CSV per class; blank lines separate recordings (as Arduino IMU capture sketches write)."""
-    frames = []
-    for path in sorted(Path(folder).glob("*.csv")):
-        blocks = [b for b in re.split(r"\\n[ \\t\\r]*\\n", path.read_text().strip()) if b.strip()]
-        header = blocks[0].splitlines()[0]
+    """One CSV per class; blank lines separate recordings (as Arduino IMU capture sketches write).
+
+    Header lines (also repeated ones, after a board reset) and lines that do not hold one value per
+    column (status messages) are skipped.
+    """
+    columns = CONFIG["columns"]
+    header = ",".join(columns)
+    frames, skipped = [], 0
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        blocks = [b for b in re.split(r"\\n[ \\t\\r]*\\n", text.strip()) if b.strip()]
         for number, block in enumerate(blocks):
-            lines = block.splitlines()
-            if lines[0].strip() == header.strip():
-                lines = lines[1:]
-            if not lines:
+            lines = [line.strip() for line in block.splitlines()]
+            rows = [line for line in lines if line.replace(" ", "") != header and line.count(",") == len(columns) - 1]
+            skipped += sum(1 for line in lines if line.replace(" ", "") != header) - len(rows)
+            if not rows:
                 continue
-            part = pd.read_csv(io.StringIO("\\n".join([header, *lines])), skipinitialspace=True)
+            part = pd.read_csv(io.StringIO("\\n".join(rows)), header=None, names=columns, skipinitialspace=True)
             part.insert(0, "sample", np.arange(len(part)))
             part["recording"] = f"{path.stem}-{number:03d}"
             part["label"] = path.stem
             frames.append(part)
+    if skipped:
+        print(f"skipped {skipped} lines that are not one value per column", file=sys.stderr)
     return pd.concat(frames, ignore_index=True)
 
 
 def read_npz(path):
     with np.load(path, allow_pickle=False) as archive:
-        x, y = archive[CONFIG["x_key"]], archive[CONFIG["y_key"]].astype(str)
+        x, y = archive[CONFIG["x_key"]], archive[CONFIG["y_key"]].reshape(-1)
+    if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
+        y = y.astype(np.int64)  # class numbers stored as floats: 1.0 is class "1"
+    y = y.astype(str)
     if x.ndim == 2:
         df = pd.DataFrame(x, columns=[f"f{i}" for i in range(x.shape[1])])
         df["label"] = y

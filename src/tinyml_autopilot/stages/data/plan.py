@@ -65,25 +65,45 @@ class Plan:
     group_windows: bool = False
 
 
-def make_plan(profile: dict[str, Any], args: Arguments, table: OperationsTable) -> Plan:
+def make_plan(profile: dict[str, Any], args: Arguments, table: OperationsTable) -> tuple[Plan, list[str]]:
+    """The plan and the warnings the user should see (options ignored, rates that disagree, leaky splits)."""
     plan = Plan(kind=profile["kind"], label=profile["label"], label_column=profile["label_given"],
                 group=profile["group"] if profile["kind"] == "timeseries" else None,
                 time=profile["time"] if profile["kind"] == "timeseries" else None)
     if plan.kind != "timeseries":
-        return plan
-    lengths = profile["rows_per_recording"]
-    plan.rate = args.rate or table.sample_rate_hz or profile["sample_rate_hz"]
-    default = max(2, min(int(lengths["median"]), round(plan.rate) if plan.rate else 64))
-    plan.window = args.window or table.window or default
+        given = [f"--{k}" for k in ("window", "stride", "rate") if getattr(args, k)]
+        return plan, ([f"{', '.join(given)} ignored: the data is tabular (one row per example); pass "
+                       "--kind timeseries to cut it into windows"] if given else [])
+    notes = []
+    lengths, measured = profile["rows_per_recording"], profile["sample_rate_hz"]
+    plan.rate = args.rate or measured or table.sample_rate_hz  # the timestamps beat a proposed guess
+    if args.rate and measured and abs(args.rate - measured) > 0.1 * measured:
+        notes.append(f"--rate {args.rate:g} Hz but the timestamps say {measured:g} Hz: the device must sample "
+                     "at the rate the data was recorded at")
+    if plan.rate is None:
+        notes.append("sample rate unknown (no timestamps): pass --rate HZ so the device samples as recorded")
+    plan.window = args.window or table.window or _default_window(profile, plan.rate)
     if plan.window > lengths["max"]:
         raise UserError(f"window {plan.window} is longer than every recording (at most {lengths['max']} "
                         "samples): pass a smaller --window")
-    plan.stride = args.stride or table.stride or (plan.window // 2 if lengths["min"] >= 2 * plan.window
+    plan.stride = args.stride or table.stride or (max(1, plan.window // 2) if lengths["min"] >= 2 * plan.window
                                                    else plan.window)
-    few = min(profile["recordings_per_class"].values()) < 3
+    few = {k: v for k, v in profile["recordings_per_class"].items() if v < 3}
     if few:  # too few recordings to hold whole ones out: non-overlapping windows become the groups
+        name, count = min(few.items(), key=lambda kv: kv[1])
+        notes.append(f"class {name!r} has {count} recording(s): windows of one recording go to train and test "
+                     "alike, so the test accuracy will be optimistic; record at least 3 sessions per class")
         plan.group_windows, plan.stride = True, max(plan.stride, plan.window)
-    return plan
+    return plan, notes
+
+
+def _default_window(profile: dict[str, Any], rate: float | None) -> int:
+    """One second at a known rate; else whole recordings when they are short captures, else 64 samples."""
+    median = int(profile["rows_per_recording"]["median"])
+    if rate:
+        return max(2, min(median, round(rate)))
+    captures = min(profile["recordings_per_class"].values()) >= 3 and median <= 256
+    return max(2, median if captures else min(median, 64))
 
 
 def check_sizes(profile: dict[str, Any], plan: Plan, args: Arguments) -> None:
@@ -99,7 +119,7 @@ def check_sizes(profile: dict[str, Any], plan: Plan, args: Arguments) -> None:
         need = 3
     elif plan.kind == "timeseries":
         counts = {k: v // plan.window for k, v in classes.items()}
-        unit, need = "windows", 3
+        unit, need = f"window(s) of {plan.window} samples", 3
     else:
         counts, unit = classes, "examples"
         need = max(3, math.ceil(1 / smallest))
@@ -107,4 +127,5 @@ def check_sizes(profile: dict[str, Any], plan: Plan, args: Arguments) -> None:
     if count < need:
         raise UserError(f"class {name!r} has {count} {unit}; a stratified train/val/test split "
                         f"(--test-size {args.test_size}, --val-size {args.val_size}) needs at least {need} "
-                        "per class: add data or merge classes")
+                        "per class: add data" + (", pass a smaller --window" if "windows" in unit else "")
+                        + " or merge classes")

@@ -144,25 +144,49 @@ def apply_user_choices(table: OperationsTable, drop_steps: list[int], ops_file: 
     return renumber(table)
 
 
-def interactive_edit(table: OperationsTable, console) -> OperationsTable:
-    """Ask until accepted: 'drop N' or 'edit N col1,col2' (only when a person is at the terminal)."""
+def interactive_edit(table: OperationsTable, profile: dict[str, Any], offline: bool, console) -> OperationsTable:
+    """Ask until accepted: 'drop N' or 'edit N col1,col2' (only when a person is at the terminal).
+
+    A change the table cannot run with is refused on the spot, so nothing typed is lost to a late error.
+    """
+    from rich.markup import escape
     from rich.prompt import Prompt
 
+    usage = "Enter to accept, 'drop N', or 'edit N col1,col2'"
     while True:
-        answer = Prompt.ask("Enter to accept, 'drop N', or 'edit N col1,col2'", console=console, default="")
+        answer = Prompt.ask(usage, console=console, default="", show_default=False)
         words = answer.split(maxsplit=2)
         if not words:
             return table
         try:
-            step = int(words[1])
-            if words[0] == "drop":
-                table = apply_user_choices(table, [step], None)
-            elif words[0] == "edit":
-                op = next(o for o in table.operations if o.step == step)
-                op.columns = [c.strip() for c in (words[2] if len(words) > 2 else "").split(",") if c.strip()]
-        except (IndexError, ValueError, StopIteration, UserError) as err:
-            console.print(f"[yellow]{err or 'not understood'}[/]")
+            changed = _edited(table, words)
+        except ValueError as err:
+            console.print(f"[yellow]{escape(str(err))}[/]", highlight=False)
+            continue
+        findings = review(changed, profile, offline)
+        if findings:
+            console.print(f"[yellow]not changed: {escape(str(findings[0]))}[/]", highlight=False)
+            continue
+        table = changed
         show(table, console)
+
+
+def _edited(table: OperationsTable, words: list[str]) -> OperationsTable:
+    """A copy of the table with one answer applied; ValueError says what was not understood."""
+    if words[0] not in ("drop", "edit") or len(words) < 2 or not words[1].isdigit():
+        raise ValueError(f"not understood: {' '.join(words)!r} (type 'drop 2', 'edit 1 col_a,col_b' or press Enter)")
+    step = int(words[1])
+    if step not in {op.step for op in table.operations}:
+        raise ValueError(f"there is no step {step} (steps are 1..{len(table.operations)})")
+    if words[0] == "drop":
+        if next(o for o in table.operations if o.step == step).operation in operations.REQUIRED:
+            raise ValueError(f"step {step} is required (window, split and scale cannot be dropped)")
+        return renumber(table.model_copy(update={"operations": [o.model_copy() for o in table.operations
+                                                                if o.step != step]}))
+    copy = table.model_copy(update={"operations": [o.model_copy() for o in table.operations]})
+    op = next(o for o in copy.operations if o.step == step)
+    op.columns = [c.strip() for c in (words[2] if len(words) > 2 else "").split(",") if c.strip()]
+    return copy
 
 
 def show(table: OperationsTable, console) -> None:

@@ -54,7 +54,9 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
     run.write_json("profile.json", prof)
     profile.show(prof, ctx.console)
     table = _operations(ctx, prof, args)
-    plan = make_plan(prof, args, table)
+    plan, notes = make_plan(prof, args, table)
+    for note in notes:
+        run.log.warning(note)
     check_sizes(prof, plan, args)
     run.log.info("plan: %s", plan)
     steps = [("00-load", loaded.code or load.template())]
@@ -75,7 +77,7 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
 
 def _load_config(source: Source) -> dict[str, Any]:
     return {"source": source.kind, "label": source.label, "group": None,
-            "x_key": source.x_key, "y_key": source.y_key, "sep": source.sep}
+            "x_key": source.x_key, "y_key": source.y_key, "sep": source.sep, "columns": source.columns}
 
 
 def _step_task(ctx: StageContext, name: str, operation: str, source: Path, config: dict[str, Any],
@@ -116,7 +118,7 @@ def _operations(ctx: StageContext, prof: dict[str, Any], args: Arguments) -> pro
         table = proposal.apply_user_choices(table, args.drop_steps, None)
     proposal.show(table, ctx.console)
     if not ctx.settings.yes and sys.stdin.isatty():
-        table = proposal.interactive_edit(table, ctx.console)
+        table = proposal.interactive_edit(table, prof, ctx.model.offline, ctx.console)
     findings = proposal.review(table, prof, ctx.model.offline)
     if findings:
         raise UserError(f"the operations table cannot be run: {findings[0]}")
