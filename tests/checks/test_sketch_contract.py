@@ -60,6 +60,9 @@ def test_hard_coded_constants_are_compared_with_the_card(tmp_path, facts):
     (("GetModel(g_model_data)", "GetModel(g_model)"), "model_symbols", "g_model"),
     (("#include <Chirale_TensorFlowLite.h>", "#include <Chirale_TensorFlowLite.h>\n#include <Arduino_HTS221.h>"),
      "includes", None),
+    (('#include "tensorflow/lite/micro/micro_interpreter.h"',
+      '#include "tensorflow/lite/experimental/micro/micro_interpreter.h"'), "includes",
+     "moved to tensorflow/lite/micro/"),
 ])
 def test_each_failure_mode_is_caught_by_its_check(tmp_path, facts, mutation, check, words):
     text = fm.render("good_tflm.ino").replace(*mutation)

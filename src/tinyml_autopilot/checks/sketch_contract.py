@@ -124,7 +124,11 @@ def _tflm_includes(ctx: Context, paths: list[str]) -> list[Finding]:
     api_kind = api.TFLM_LIBRARIES.get(ctx.library or "", {}).get("api", ctx.board.tflm_api)
     bad = api.REMOVED_IN_CURRENT if api_kind == "current" else api.MISSING_IN_ERRORREPORTER
     for path in paths:
-        if path in bad:
+        if path.startswith("tensorflow/lite/experimental/micro/"):
+            found.append(_f("includes", f"{path} is from TFLite Micro 1.x: these headers moved to "
+                                        f"tensorflow/lite/micro/ ({path.replace('experimental/', '', 1)})",
+                            s.lines(re.escape(path))))
+        elif path in bad:
             found.append(_f("includes", f"{path} does not exist in {ctx.library}: {bad[path]}",
                             s.lines(re.escape(path))))
         elif path.startswith("tensorflow/") and path not in api.KNOWN_TFLM_HEADERS:
