@@ -50,3 +50,24 @@ def test_emit_c_does_not_import_tensorflow(tmp_path: Path, cnn) -> None:
     secs, arena = out.stdout.split()
     assert int(arena) == cnn.cmodel.arena_bytes
     assert float(secs) < 2.0
+
+
+def _live_pairs(plan: list) -> list:
+    return [(a, b) for a, b in itertools.combinations(plan, 2) if a.first <= b.last and b.first <= a.last]
+
+
+def test_generated_plan_reuses_memory_without_overlapping_live_tensors(cnn) -> None:
+    """The plan the C source uses: tensors live at the same step never share bytes, dead ones do."""
+    cm = cnn.cmodel
+    assert len(cm.plan) >= 4 and cm.arena_bytes == max(p.offset + p.size for p in cm.plan)
+    for a, b in _live_pairs(cm.plan):
+        assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
+    live = set(_live_pairs(cm.plan))
+    shared = [(a, b) for a, b in itertools.combinations(cm.plan, 2) if (a, b) not in live
+              and a.offset < b.offset + b.size and b.offset < a.offset + a.size]
+    assert shared, "no two dead-apart tensors share bytes: the arena is not reused"
+    assert cm.arena_bytes < cm.unshared_arena_bytes == sum(p.size for p in cm.plan)
+    # A chain needs at most its largest input+output pair at once.
+    assert cm.arena_bytes <= max(a.size + b.size for a, b in _live_pairs(cm.plan))
+    for p in cm.plan:
+        assert f"[{p.offset}, {p.offset + p.size})" in cm.source

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tinyml_autopilot.cruntime.errors import UnsupportedOpError
+from tinyml_autopilot.cruntime.errors import (
+    DYNAMIC_BATCH_HINT,
+    DYNAMIC_BATCH_OPS,
+    MalformedModelError,
+    UnsupportedOpError,
+)
 from tinyml_autopilot.cruntime.ops import LOWERINGS, ConstArray, Ctx, lower_copy, same_quant
 from tinyml_autopilot.cruntime.parser import Graph, Operator
 from tinyml_autopilot.errors import UserError
@@ -89,31 +94,58 @@ def _find(aliases: dict[int, int], t: int) -> int:
     return t
 
 
+def _lower_op(c: Ctx, op: Operator, inp: int, out: int, steps: list[Step],
+              aliases: dict[int, int]) -> None:
+    """Append the op's kernel call to `steps`, or record a reshape-like op as an alias."""
+    g = c.g
+    if len(op.outputs) != 1 or not _data_inputs(g, op):
+        raise UnsupportedOpError(op.opcode, "needs one activation input and one output")
+    src, dst = _data_inputs(g, op)[0], op.outputs[0]
+    if op.opcode in ALIAS_OPS:
+        if c.t(src).size != c.t(dst).size:  # only a shape computed at run time does this
+            raise UnsupportedOpError(op.opcode, f"{list(c.t(src).shape)} to {list(c.t(dst).shape)} "
+                                                "changes the number of values")
+        root = _find(aliases, src)
+        io = {root, dst} & {inp, out}
+        if same_quant(c.t(src), c.t(dst)) and len(io) < 2 and c.t(dst).dtype == "int8":
+            aliases[dst] = root
+            return
+        steps.append(Step(op.opcode, "copy", lower_copy(c, op), src, dst))
+        return
+    kernel, fn = LOWERINGS[op.opcode]
+    c.tag = f"{op.opcode.lower()}_{len(steps)}"
+    steps.append(Step(op.opcode, kernel, fn(c, op), src, dst))
+
+
 def lower(g: Graph, prefix: str) -> Lowered:
+    try:
+        return _lower(g, prefix)
+    except (KeyError, ValueError, IndexError, TypeError, ZeroDivisionError) as exc:
+        raise MalformedModelError(f"cannot read the model's graph: {type(exc).__name__}: {exc}") from exc
+
+
+def _lower(g: Graph, prefix: str) -> Lowered:
     inp, out, dropped = _edges(g)
     live = _live_ops(g, inp, out, dropped)
     bad = [g.operators[i].opcode for i in live
            if g.operators[i].opcode not in LOWERINGS and g.operators[i].opcode not in ALIAS_OPS]
+    hint = DYNAMIC_BATCH_HINT if DYNAMIC_BATCH_OPS & {op.opcode for op in g.operators} else ""
     if bad:
         names = list(dict.fromkeys(bad))
-        raise UnsupportedOpError(names[0], also=tuple(names[1:]))
+        raise UnsupportedOpError(names[0], also=tuple(names[1:]), hint=hint)
     c, steps, aliases = Ctx(g, prefix), [], {}
     for i in live:
         op = g.operators[i]
-        if len(op.outputs) != 1 or not _data_inputs(g, op):
-            raise UnsupportedOpError(op.opcode, "needs one activation input and one output")
-        src, dst = _data_inputs(g, op)[0], op.outputs[0]
-        if op.opcode in ALIAS_OPS:
-            root = _find(aliases, src)
-            io = {root, dst} & {inp, out}
-            if same_quant(c.t(src), c.t(dst)) and len(io) < 2 and c.t(dst).dtype == "int8":
-                aliases[dst] = root
-                continue
-            steps.append(Step(op.opcode, "copy", lower_copy(c, op), src, dst))
-            continue
-        kernel, fn = LOWERINGS[op.opcode]
-        c.tag = f"{op.opcode.lower()}_{len(steps)}"
-        steps.append(Step(op.opcode, kernel, fn(c, op), src, dst))
+        c.opcode = op.opcode
+        try:
+            _lower_op(c, op, inp, out, steps, aliases)
+        except UnsupportedOpError as err:
+            if not hint:
+                raise
+            raise err.with_hint(hint) from None
+        except (KeyError, ValueError, IndexError, TypeError, ZeroDivisionError) as exc:
+            raise MalformedModelError(f"cannot read operator {i} ({op.opcode}) of the model: "
+                                      f"{type(exc).__name__}: {exc}") from exc
     ops = [g.operators[i].opcode for i in live]
     if not steps:  # the model is a pure reshape from input to output
         steps.append(Step("RESHAPE", "copy", f"copy_s8({{in}}, {{out}}, {g.tensors[out].size});",

@@ -28,6 +28,7 @@ class Ctx:
     def __init__(self, g: Graph, prefix: str) -> None:
         self.g, self.prefix, self.arrays = g, prefix, []
         self.tag = "op"  # set per op by the driver, names the op's constant arrays
+        self.opcode = "op"
 
     def t(self, i: int) -> Tensor:
         return self.g.tensors[i]
@@ -48,8 +49,9 @@ def _act(op: Operator) -> int:
 
 
 def _qp(t: Tensor) -> tuple[float, int]:
-    if t.scale.size == 0:
-        raise UnsupportedOpError("tensor", f"{t.name} is not quantized")
+    if t.scale.size == 0 or t.zero_point.size == 0:
+        raise UnsupportedOpError("model", f"tensor {t.name} has no quantization parameters "
+                                          "(convert with full int8 quantization)")
     return float(t.scale[0]), int(t.zero_point[0])
 
 
@@ -59,16 +61,22 @@ def _check_int8(c: Ctx, op: Operator, *idx: int) -> None:
             raise UnsupportedOpError(op.opcode, f"{c.t(i).dtype} tensor {c.t(i).name}")
 
 
-def _weights_bias(c: Ctx, op: Operator) -> tuple[str, str]:
+def _weights_bias(c: Ctx, op: Operator, channels: int) -> tuple[str, str]:
+    """Constant arrays of the weights and bias; their scales must be per tensor or per channel."""
     w = c.t(op.inputs[1])
     if not w.is_const or w.dtype != "int8" or np.any(w.zero_point != 0):
         raise UnsupportedOpError(op.opcode, "weights must be constant symmetric int8")
+    if w.scale.size not in (1, channels):
+        raise UnsupportedOpError(op.opcode, f"{w.scale.size} weight scales for {channels} output "
+                                            "channels")
     wname = c.array("int8_t", w.data, "weights")
     bias = "NULL"
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         b = c.t(op.inputs[2])
         if b.dtype != "int32" or not b.is_const:
             raise UnsupportedOpError(op.opcode, f"{b.dtype} bias")
+        if b.size != channels:
+            raise UnsupportedOpError(op.opcode, f"{b.size} bias values for {channels} channels")
         bias = c.array("int32_t", b.data, "bias")
     return wname, bias
 
@@ -81,8 +89,12 @@ def _fc(c: Ctx, op: Operator) -> str:
     x, w, y = c.t(op.inputs[0]), c.t(op.inputs[1]), c.t(op.outputs[0])
     _check_int8(c, op, x.index, y.index)
     (xs, xz), (ys, yz) = _qp(x), _qp(y)
+    if len(w.shape) != 2 or not w.is_const:
+        raise UnsupportedOpError(op.opcode, f"weights must be a constant 2-D tensor, got {list(w.shape)}")
     out_depth, in_depth = w.shape
-    wname, bias = _weights_bias(c, op)
+    if in_depth <= 0 or x.size % in_depth:
+        raise UnsupportedOpError(op.opcode, f"input of {x.size} values is not rows of {in_depth}")
+    wname, bias = _weights_bias(c, op, out_depth)
     per_channel = w.scale.size > 1
     if per_channel:
         mults, shifts = quant.per_channel_multipliers(xs, w.scale, ys, out_depth)
@@ -92,6 +104,8 @@ def _fc(c: Ctx, op: Operator) -> str:
     mname, sname = _mult_arrays(c, mults, shifts)
     lo, hi = quant.activation_range(_act(op), ys, yz)
     rows = x.size // in_depth
+    if y.size != rows * out_depth:
+        raise UnsupportedOpError(op.opcode, f"output of {y.size} values for {rows} rows of {out_depth}")
     return (f"fc_s8({{in}}, {{out}}, {wname}, {bias}, {mname}, {sname}, {int(per_channel)}, "
             f"{rows}, {in_depth}, {out_depth}, {-xz}, {yz}, {lo}, {hi});")
 
@@ -103,6 +117,17 @@ def _nhwc(c: Ctx, op: Operator, i: int) -> tuple[int, int, int]:
     return shape[1], shape[2], shape[3]
 
 
+def _check_out_size(op: Operator, ins: tuple[int, int], outs: tuple[int, int], eff: tuple[int, int],
+                    strides: tuple[int, int]) -> None:
+    """Output height/width must be what TFLite computes from the padding mode (SAME=0, VALID=1)."""
+    valid = int(op.options.get("Padding", 0)) == 1
+    want = tuple(-(-(i - e + 1) // s) if valid else -(-i // s)
+                 for i, e, s in zip(ins, eff, strides, strict=True)) if min(strides) > 0 else None
+    if want != tuple(outs):
+        raise UnsupportedOpError(op.opcode, f"output {list(outs)} does not follow from input {list(ins)}, "
+                                            f"window {list(eff)} and strides {list(strides)}")
+
+
 def _conv_common(c: Ctx, op: Operator, kh: int, kw: int) -> tuple[list[int], str]:
     x, y = c.t(op.inputs[0]), c.t(op.outputs[0])
     _check_int8(c, op, x.index, y.index)
@@ -110,6 +135,7 @@ def _conv_common(c: Ctx, op: Operator, kh: int, kw: int) -> tuple[list[int], str
     o = op.options
     sh, sw = int(o.get("StrideH", 1)), int(o.get("StrideW", 1))
     dh, dw = int(o.get("DilationHFactor", 1) or 1), int(o.get("DilationWFactor", 1) or 1)
+    _check_out_size(op, (ih, iw), (oh, ow), ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw))
     ph, pw = quant.same_padding(sh, dh, ih, kh, oh), quant.same_padding(sw, dw, iw, kw, ow)
     (xs, xz), (ys, yz) = _qp(x), _qp(y)
     lo, hi = quant.activation_range(_act(op), ys, yz)
@@ -121,21 +147,39 @@ def _conv_common(c: Ctx, op: Operator, kh: int, kw: int) -> tuple[list[int], str
 
 
 def _geom(c: Ctx, struct: str, fields: list[int]) -> str:
+    """A geometry struct of int16 fields (small on 8-bit cores, read with one memcpy_P)."""
+    if any(not -32768 <= v <= 32767 for v in fields):
+        raise UnsupportedOpError(c.opcode, f"a size or offset of {max(map(abs, fields))} does not "
+                                           "fit the kernels' 16-bit geometry")
     return c.array(struct, fields, "geom", elem=2 * len(fields))
 
 
+def _filter_shape(c: Ctx, op: Operator) -> tuple[int, int, int, int]:
+    shape = c.t(op.inputs[1]).shape
+    if len(shape) != 4 or min(shape) <= 0:
+        raise UnsupportedOpError(op.opcode, f"filter shape {list(shape)}")
+    return shape
+
+
 def _conv(c: Ctx, op: Operator) -> str:
-    _, kh, kw, fc = c.t(op.inputs[1]).shape
+    oc, kh, kw, fc = _filter_shape(c, op)
     f, ms = _conv_common(c, op, kh, kw)
-    wname, bias = _weights_bias(c, op)
+    in_c, out_c = f[2], f[5]
+    if oc != out_c or in_c % fc or out_c % (in_c // fc):
+        raise UnsupportedOpError(op.opcode, f"filter {[oc, kh, kw, fc]} does not match {in_c} "
+                                            f"input and {out_c} output channels")
+    wname, bias = _weights_bias(c, op, out_c)
     g = _geom(c, "conv_geom_t", f[:8] + [fc] + f[8:])
     return f"conv_s8({{in}}, {{out}}, {wname}, {bias}, {ms}, {g});"
 
 
 def _dwconv(c: Ctx, op: Operator) -> str:
-    _, kh, kw, _oc = c.t(op.inputs[1]).shape
+    _, kh, kw, oc = _filter_shape(c, op)
     f, ms = _conv_common(c, op, kh, kw)
-    wname, bias = _weights_bias(c, op)
+    if oc != f[5] or f[5] % f[2]:
+        raise UnsupportedOpError(op.opcode, f"{oc} filter channels for {f[2]} input and {f[5]} "
+                                            "output channels")
+    wname, bias = _weights_bias(c, op, oc)
     g = _geom(c, "dw_geom_t", f[:8] + [f[5] // f[2]] + f[8:])
     return f"dwconv_s8({{in}}, {{out}}, {wname}, {bias}, {ms}, {g});"
 
@@ -143,10 +187,15 @@ def _dwconv(c: Ctx, op: Operator) -> str:
 def _pool(c: Ctx, op: Operator) -> str:
     x, y = c.t(op.inputs[0]), c.t(op.outputs[0])
     _check_int8(c, op, x.index, y.index)
-    (ih, iw, ch), (oh, ow, _) = _nhwc(c, op, x.index), _nhwc(c, op, y.index)
+    (ih, iw, ch), (oh, ow, och) = _nhwc(c, op, x.index), _nhwc(c, op, y.index)
+    if och != ch:
+        raise UnsupportedOpError(op.opcode, f"{ch} input channels but {och} output channels")
     o = op.options
-    fh, fw = int(o["FilterHeight"]), int(o["FilterWidth"])
+    fh, fw = int(o.get("FilterHeight", 0)), int(o.get("FilterWidth", 0))
+    if fh <= 0 or fw <= 0:
+        raise UnsupportedOpError(op.opcode, f"filter size {fh}x{fw}")
     sh, sw = int(o.get("StrideH", 1)), int(o.get("StrideW", 1))
+    _check_out_size(op, (ih, iw), (oh, ow), (fh, fw), (sh, sw))
     ph, pw = quant.same_padding(sh, 1, ih, fh, oh), quant.same_padding(sw, 1, iw, fw, ow)
     lo, hi = quant.activation_range(_act(op), *_qp(y))
     g = _geom(c, "pool_geom_t", [ih, iw, ch, oh, ow, fh, fw, sh, sw, ph, pw, lo, hi])
@@ -156,17 +205,29 @@ def _pool(c: Ctx, op: Operator) -> str:
 def _softmax(c: Ctx, op: Operator) -> str:
     x, y = c.t(op.inputs[0]), c.t(op.outputs[0])
     _check_int8(c, op, x.index, y.index)
+    _same_size(op, x, y)
     if _qp(y) != (1.0 / 256, -128):
         raise UnsupportedOpError(op.opcode, "int8 output must have scale 1/256, zero point -128")
-    mult, shift, diff_min = quant.softmax_params(float(op.options.get("Beta", 1.0)), _qp(x)[0])
-    depth = x.shape[-1]
+    try:
+        mult, shift, diff_min = quant.softmax_params(float(op.options.get("Beta", 1.0)), _qp(x)[0])
+    except ValueError as err:
+        raise UnsupportedOpError(op.opcode, str(err)) from err
+    depth = x.shape[-1] if x.shape else 0
+    if depth <= 0:
+        raise UnsupportedOpError(op.opcode, f"input shape {list(x.shape)} has no class axis")
     return (f"softmax_s8({{in}}, {{out}}, {x.size // depth}, {depth}, {mult}, {shift}, "
             f"{diff_min});")
+
+
+def _same_size(op: Operator, x: Tensor, y: Tensor) -> None:
+    if x.size != y.size:
+        raise UnsupportedOpError(op.opcode, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
 
 
 def _requant(c: Ctx, op: Operator) -> str:
     x, y = c.t(op.inputs[0]), c.t(op.outputs[0])
     _check_int8(c, op, x.index, y.index)
+    _same_size(op, x, y)
     (xs, xz), (ys, yz) = _qp(x), _qp(y)
     m, s = quant.requantize_multiplier(xs, ys)
     return f"requant_s8({{in}}, {{out}}, {x.size}, {m}, {s}, {xz}, {yz});"

@@ -23,7 +23,9 @@ _SCHEMA_MODULES = (
 
 # TensorType enum values from the TFLite schema.
 DTYPES: dict[int, str] = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64",
-                          6: "bool", 7: "int16", 9: "int8"}
+                          6: "bool", 7: "int16", 9: "int8", 10: "float64", 12: "uint64", 15: "uint32",
+                          16: "uint16", 17: "int4"}
+_PACKED = {"int4"}  # no numpy dtype: constant contents kept as raw bytes
 
 
 @dataclass
@@ -117,9 +119,11 @@ def _tensor(model: Any, graph: Any, index: int) -> Tensor:
     buf = model.Buffers(t.Buffer())
     if buf is not None and buf.DataLength():
         raw = buf.DataAsNumpy().tobytes()
-        np_dtype = np.dtype("int8" if dtype == "int8" else dtype).newbyteorder("<")
-        data = np.frombuffer(raw, dtype=np_dtype).reshape(shape)
-    name = t.Name().decode() if t.Name() else f"t{index}"
+        if dtype in _PACKED or dtype not in DTYPES.values():
+            data = np.frombuffer(raw, dtype=np.uint8)
+        else:
+            data = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape)
+    name = t.Name().decode(errors="replace") if t.Name() else f"t{index}"
     return Tensor(index, name, dtype, shape, scale, zp, qdim, data)
 
 
@@ -127,10 +131,18 @@ def parse_tflite(data: bytes) -> Graph:
     """Parse the first subgraph of a .tflite model."""
     schema = load_schema()
     try:
-        model = schema.Model.GetRootAsModel(bytearray(data), 0)
-        graph = model.Subgraphs(0)
+        graph = _read_graph(schema, bytearray(data))
+    except UserError:
+        raise
     except Exception as exc:  # flatbuffers raises a variety of errors on garbage input
-        raise UserError(f"not a readable .tflite model: {exc}") from exc
+        raise UserError(f"not a readable .tflite model: {type(exc).__name__}: {exc}") from exc
+    _check_indices(graph)
+    return graph
+
+
+def _read_graph(schema: ModuleType, data: bytearray) -> Graph:
+    model = schema.Model.GetRootAsModel(data, 0)
+    graph = model.Subgraphs(0)
     if graph is None:
         raise UserError("not a readable .tflite model: no subgraph")
     names = _op_names(schema)
@@ -143,10 +155,19 @@ def parse_tflite(data: bytes) -> Graph:
         opcode = names.get(num, f"BUILTIN_{num}")
         if opcode == "CUSTOM":
             custom = code.CustomCode()
-            opcode = f"CUSTOM({custom.decode() if custom else '?'})"
+            opcode = f"CUSTOM({custom.decode(errors='replace') if custom else '?'})"
         ins = [int(x) for x in op.InputsAsNumpy()] if op.InputsLength() else []
         outs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
         ops.append(Operator(opcode, ins, outs, _options(schema, op)))
-    inputs = [int(x) for x in graph.InputsAsNumpy()]
-    outputs = [int(x) for x in graph.OutputsAsNumpy()]
+    inputs = [int(x) for x in graph.InputsAsNumpy()] if graph.InputsLength() else []
+    outputs = [int(x) for x in graph.OutputsAsNumpy()] if graph.OutputsLength() else []
     return Graph(tensors, ops, inputs, outputs)
+
+
+def _check_indices(g: Graph) -> None:
+    n = len(g.tensors)
+    refs = [*g.inputs, *g.outputs] + [i for op in g.operators for i in (*op.inputs, *op.outputs)]
+    bad = [i for i in refs if i < -1 or i >= n]
+    if bad or -1 in g.inputs or -1 in g.outputs:
+        raise UserError(f"not a readable .tflite model: tensor index {bad[0] if bad else -1} "
+                        f"outside the {n} tensors")
