@@ -13,6 +13,7 @@ import pytest
 
 from tinyml_autopilot.cruntime import emit_c
 from tinyml_autopilot.cruntime.harness import HOST_CFLAGS, build_host, run_host
+from tinyml_autopilot.cruntime.parser import parse_tflite
 from tinyml_autopilot.cruntime.reference_models import quantize_inputs, to_int8_tflite
 from tinyml_autopilot.cruntime.tflm import tflm_run
 
@@ -20,23 +21,40 @@ keras = pytest.importorskip("keras")
 L = keras.layers
 
 
-def _seq(shape: tuple[int, ...], *layers: object) -> Callable[[], object]:
-    return lambda: keras.Sequential([keras.Input(shape), *layers])
+def _seq(shape: tuple[int, ...], *layers: object, batch: int | None = None) -> Callable[[], object]:
+    return lambda: keras.Sequential([keras.Input(shape, batch_size=batch), *layers])
 
 
-# name -> (model factory, expected TFLite ops among the emitted ones)
-CASES: dict[str, tuple[Callable[[], object], set[str]]] = {
+# name -> (model factory, expected TFLite ops among the emitted ones[, conversion options])
+# `weight_sd` scales the random weights; `per_channel=False` quantizes weights per tensor;
+# `min_distinct` is how many different output bytes the reference must show (16 unless told).
+CASES: dict[str, tuple] = {
     "fc": (_seq((10,), L.Dense(6)), {"FULLY_CONNECTED"}),
     "fc_relu": (_seq((10,), L.Dense(7, activation="relu")), {"FULLY_CONNECTED"}),
     "fc_relu6": (_seq((12,), L.Dense(5, activation="relu6")), {"FULLY_CONNECTED"}),
+    "fc_per_tensor": (_seq((10,), L.Dense(8, activation="relu"), L.Dense(4)), {"FULLY_CONNECTED"},
+                      {"per_channel": False}),
+    "fc_batch3": (_seq((10,), L.Dense(6, activation="relu"), L.Dense(3), L.Softmax(), batch=3),
+                  {"FULLY_CONNECTED", "SOFTMAX"}),
+    "fc_keep_num_dims": (_seq((5, 8), L.Dense(6, activation="relu"), L.Dense(4), L.Flatten(), L.Dense(3),
+                              batch=1), {"FULLY_CONNECTED"}),
     "conv_same_relu": (_seq((6, 7, 3), L.Conv2D(4, 3, padding="same", activation="relu")),
                        {"CONV_2D"}),
     "conv_valid_stride2": (_seq((9, 8, 2), L.Conv2D(5, (3, 2), strides=2)), {"CONV_2D"}),
+    "conv_even_kernel_same_odd_input": (_seq((7, 5, 3), L.Conv2D(4, (4, 2), padding="same"),
+                                             L.Conv2D(3, 4, strides=(2, 3), padding="same")), {"CONV_2D"}),
     "conv_1x1_relu6": (_seq((5, 6, 4), L.Conv2D(3, 1, activation="relu6")), {"CONV_2D"}),
+    "conv_per_tensor": (_seq((6, 6, 3), L.Conv2D(4, 3, activation="relu"), L.Flatten(), L.Dense(3)),
+                        {"CONV_2D"}, {"per_channel": False}),
+    # With a fixed batch the converter keeps a dilated convolution as one CONV_2D.
+    "conv_dilated": (_seq((12, 11, 2), L.Conv2D(4, 3, dilation_rate=2, padding="same"), batch=1),
+                     {"CONV_2D"}),
     "dwconv_same_relu6": (_seq((7, 7, 3), L.DepthwiseConv2D(3, padding="same",
                                                             activation="relu6")),
                           {"DEPTHWISE_CONV_2D"}),
     "dwconv_mult2_stride2": (_seq((8, 9, 2), L.DepthwiseConv2D(3, strides=2, depth_multiplier=2)),
+                             {"DEPTHWISE_CONV_2D"}),
+    "dwconv_dilated_valid": (_seq((12, 13, 3), L.DepthwiseConv2D(3, dilation_rate=(2, 3)), batch=1),
                              {"DEPTHWISE_CONV_2D"}),
     "avgpool_same": (_seq((7, 9, 3), L.AveragePooling2D(3, strides=2, padding="same")),
                      {"AVERAGE_POOL_2D"}),
@@ -44,6 +62,13 @@ CASES: dict[str, tuple[Callable[[], object], set[str]]] = {
     "maxpool_same": (_seq((5, 5, 2), L.MaxPooling2D(2, padding="same")), {"MAX_POOL_2D"}),
     "reshape_fc": (_seq((4, 3, 2), L.Reshape((24,)), L.Dense(4)), {"FULLY_CONNECTED"}),
     "softmax": (_seq((9,), L.Dense(5), L.Softmax()), {"SOFTMAX"}),
+    # Large logits: outputs saturate to 0/1 (ties give 1/2, 1/3...), the point is the shift path;
+    # at weight_sd 3000 the input multiplier is clamped to 2**31 - 1 with a left shift of 31.
+    "softmax_large_logits": (_seq((8,), L.Dense(10), L.Softmax()), {"SOFTMAX"},
+                             {"weight_sd": 30.0, "min_distinct": 4}),
+    "softmax_clamped_multiplier": (_seq((8,), L.Dense(10), L.Softmax()), {"SOFTMAX"},
+                                   {"weight_sd": 3000.0, "min_distinct": 3}),
+    "softmax_many_classes": (_seq((8,), L.Dense(100), L.Softmax()), {"SOFTMAX"}),
     "conv_grouped": (_seq((6, 6, 4), L.Conv2D(6, 3, groups=2, padding="same")), {"CONV_2D"}),
     "conv1d_pool": (_seq((20, 3), L.Conv1D(4, 3, padding="same", activation="relu"),
                          L.MaxPooling1D(2), L.Conv1D(4, 3), L.AveragePooling1D(2)),
@@ -51,36 +76,46 @@ CASES: dict[str, tuple[Callable[[], object], set[str]]] = {
 }
 
 
-def _randomize(model: object, rng: np.random.Generator) -> None:
+def _randomize(model: object, rng: np.random.Generator, sd: float = 0.5) -> None:
     for layer in model.layers:
         weights = layer.get_weights()
         if weights:
-            layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in weights])
+            layer.set_weights([rng.normal(0, sd, w.shape).astype(np.float32) for w in weights])
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
 def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
     name = request.param
-    factory, expected = CASES[name]
+    factory, expected, *extra = CASES[name]
+    options = dict(extra[0]) if extra else {}
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     model = factory()
-    _randomize(model, rng)
-    x = rng.normal(0, 1, (300, *model.input_shape[1:])).astype(np.float32)
-    tflite = to_int8_tflite(model, x)
-    return {"name": name, "tflite": tflite, "x": x, "expected": expected, "rng": rng,
-            "dir": tmp_path_factory.mktemp(name)}
+    _randomize(model, rng, options.pop("weight_sd", 0.5))
+    min_distinct = options.pop("min_distinct", 16)
+    batch = model.input_shape[0] or 1
+    x = rng.normal(0, 1, (300 * batch, *model.input_shape[1:])).astype(np.float32)
+    tflite = to_int8_tflite(model, x, **options)
+    return {"name": name, "tflite": tflite, "x": x, "batch": batch, "expected": expected, "rng": rng,
+            "min_distinct": min_distinct, "dir": tmp_path_factory.mktemp(name)}
 
 
 def test_op_matches_tflm_bit_exact(case: dict) -> None:
     cm = emit_c(case["tflite"])
     assert case["expected"] <= set(cm.ops), cm.ops
+    assert cm.input_shape[0] == case["batch"]
+    if "dilated" in case["name"]:  # the kernel's own dilation path, not space-to-batch ops
+        convs = [op.options for op in parse_tflite(case["tflite"]).operators if "CONV" in op.opcode]
+        assert convs and all(o["DilationHFactor"] > 1 for o in convs), convs
+    if "clamped" in case["name"]:  # multiplier 2**31 - 1, left shift 31, only the maximum counts
+        assert ", 2147483647, 31, 0);" in cm.source
     exe = build_host(cm, case["dir"])
     q = quantize_inputs(case["x"], cm.input_scale, cm.input_zero_point).reshape(300, -1)
     noise = case["rng"].integers(-128, 128, (100, q.shape[1])).astype(np.int8)
     inputs = np.concatenate([q, noise])
     ours = run_host(exe, inputs, int(np.prod(cm.output_shape)))
-    ref = tflm_run(case["tflite"], inputs.reshape(len(inputs), *cm.input_shape[1:]))
+    ref = tflm_run(case["tflite"], inputs.reshape(len(inputs), *cm.input_shape))
     ref = ref.reshape(len(inputs), -1)
+    assert len(np.unique(ref)) >= case["min_distinct"], "outputs barely vary: the comparison proves little"
     diff = np.argwhere(ours != ref)
     assert diff.size == 0, f"{len(diff)} bytes differ, first at {diff[:3].tolist()}"
 

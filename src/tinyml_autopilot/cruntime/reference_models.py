@@ -19,18 +19,28 @@ class RefModel:
     params: int
 
 
-def to_int8_tflite(keras_model: object, rep: np.ndarray, int8_io: bool = True) -> bytes:
-    """Full-integer conversion with a representative dataset (int8 input/output if asked)."""
+def to_int8_tflite(keras_model: object, rep: np.ndarray, int8_io: bool = True,
+                   per_channel: bool = True) -> bytes:
+    """Full-integer conversion with a representative dataset (int8 input/output if asked).
+
+    A model with a fixed batch size N > 1 takes its representative samples N at a time;
+    `per_channel=False` quantizes CONV_2D and FULLY_CONNECTED weights per tensor.
+    """
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     rep32 = np.asarray(rep, dtype=np.float32)
-    conv.representative_dataset = lambda: ([rep32[i:i + 1]] for i in range(min(len(rep32), 200)))
+    batch = keras_model.input_shape[0] or 1
+    starts = range(0, min(len(rep32), 200 * batch) - batch + 1, batch)
+    conv.representative_dataset = lambda: ([rep32[i:i + batch]] for i in starts)
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     if int8_io:
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8
+    if not per_channel:
+        conv._experimental_disable_per_channel = True
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     return conv.convert()
 
 
@@ -109,5 +119,6 @@ def cnn1d(length: int = 32, filters: int = 8, epochs: int = 5, seed: int = 0,
 BUNDLED: dict[str, Callable[[], RefModel]] = {
     "mlp_iris": lambda: tabular_mlp("iris"),
     "cnn1d": lambda: cnn1d(),
+    "cnn1d_uno": lambda: cnn1d(length=40, filters=8, dense=48),  # ~4k params, sized for an Uno
     "cnn1d_large": lambda: cnn1d(length=64, filters=12, dense=16),
 }
