@@ -141,7 +141,7 @@ def publish(ctx: StageContext, path: Path, quant: str, processed: Processed | No
     """Target checks, then model card, C array and output.json; failed when any finding remains."""
     run_, board = ctx.run, ctx.settings.board
     info = tflite.inspect(path)
-    c_dir = run_.path("artifacts", "c", ".keep").parent if emit == "c" else None
+    c_dir = run_.dir / "artifacts" / "c" if emit == "c" else None  # created only when the C is written
     report = device_checks(path, info, quant, board, c_dir)
     findings = [*(findings or []), *report.findings]
     labels = processed.labels if processed else None

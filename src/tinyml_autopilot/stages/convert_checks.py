@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import tflite
+from ..errors import UserError
 from ..loop import Finding
 
 
@@ -37,7 +38,7 @@ def device_checks(path: Path, info: tflite.ModelInfo, quant: str, board_id: str 
         else:
             report.notes.append(arena.error)
     if c_dir is not None or runtime == "portable-c":
-        _portable_c(path, quant, c_dir, report)
+        _portable_c(path, quant, c_dir, report, board_id)
     if board_id:
         if runtime == "portable-c" and report.c_weights_bytes is not None:
             report.findings += tflite.fit_findings(board_id, report.c_weights_bytes, report.c_arena_bytes)
@@ -54,21 +55,25 @@ def _runtime(board_id: str | None) -> str | None:
     return get_board(board_id).runtime
 
 
-def _portable_c(path: Path, quant: str, c_dir: Path | None, report: DeviceReport) -> None:
-    if quant != "int8":
-        report.findings.append(Finding("c_runtime", f"the portable C runtime takes int8 models only, this one is "
-                                       f"{quant}: convert with --quant int8"))
-        return
+def _portable_c(path: Path, quant: str, c_dir: Path | None, report: DeviceReport,
+                board_id: str | None = None) -> None:
     try:
-        from ..cruntime import UnsupportedOpError, emit_c
+        from ..cruntime import emit_c
     except ImportError as err:
         report.findings.append(Finding("c_runtime", f"the portable C runtime is not available ({err})"))
         return
-    try:
+    try:  # an int8 model with float input/output (QUANTIZE/DEQUANTIZE edges) compiles too
         cmodel = emit_c(path.read_bytes(), prefix="model")
-    except UnsupportedOpError as err:
-        report.findings.append(Finding("c_runtime", str(err).splitlines()[0]))
+    except UserError as err:
+        message = str(err) if quant == "int8" else (f"the portable C runtime takes int8 models only, this one "
+                                                    f"is {quant}: convert with --quant int8")
+        report.findings.append(Finding("c_runtime", message.splitlines()[0]))
         return
+    if board_id:
+        from ..boards import get_board
+
+        if get_board(board_id).is_avr:
+            report.findings += [Finding("c_runtime", problem) for problem in cmodel.avr_problems()]
     report.c_arena_bytes, report.c_weights_bytes = cmodel.arena_bytes, cmodel.weights_bytes
     if c_dir is not None:
         report.c_files = cmodel.write(c_dir)
