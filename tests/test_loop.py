@@ -215,3 +215,6 @@ def test_an_attempt_interrupted_twice_is_kept_both_times(scripted, llm_settings,
     assert kept == ["01", "01-interrupted", "01-interrupted-2"]
     error = json.loads((run.dir / "attempts/answer/01-interrupted/attempt.json").read_text())["error"]
     assert "rejected the API key" in error
+    calls = [json.loads(p.read_text()) for p in sorted((run.dir / "llm_calls").glob("*.json"))]
+    assert [bool(c["error"]) for c in calls] == [True, True, False]  # each session's calls kept
+    assert calls[2]["tokens_in"] > 0 and calls[2]["latency_s"] > 0

@@ -65,7 +65,6 @@ class LiteLLMModel:
         self.retries = settings.llm_retries
         self.temperature = settings.temperature
         self.api_key = self._key(settings)
-        self._calls = 0
 
     def _key(self, settings: Settings) -> str | None:
         needs = PROVIDERS[self.provider]
@@ -93,6 +92,9 @@ class LiteLLMModel:
                     raise self._explain(err) from err
                 retries += 1
                 time.sleep(BACKOFF_S * 2 ** (retries - 1))
+            except KeyboardInterrupt:  # the call is on record even when the run stops during it
+                self._record(run, parent, tags, messages, None, start, retries, "interrupted before the answer")
+                raise
         end = time.perf_counter()
         done = Completion(
             text=response.choices[0].message.content or "",
@@ -118,17 +120,19 @@ class LiteLLMModel:
         return req
 
     def _record(self, run, parent, tags, messages, done: Completion | None, start, retries, err):
-        self._calls += 1
         if run is None:
             return
-        call = f"llm_calls/{self._calls:03d}-{(tags or {}).get('task', 'call')}.json"
+        # numbered after the calls already in the folder: a resumed run keeps the earlier ones
+        number = len(list((run.dir / "llm_calls").glob("*.json"))) + 1
+        call = f"llm_calls/{number:03d}-{(tags or {}).get('task', 'call')}.json"
+        figures = {k: v for k, v in vars(done).items() if k != "text"} if done else {}
         body = {"model": self.name, "api_base": self.api_base, "messages": messages,
-                "response": done.text if done else None, "error": str(err) if err else None}
+                "response": done.text if done else None, "error": str(err) if err else None,
+                **figures, "retries": retries}
         run.write_json(call, body)
         run.log.debug("LLM %s: %s, %s tokens in, %s out, %.2f s%s", self.name, "ok" if done else "error",
                       done.tokens_in if done else 0, done.tokens_out if done else 0,
                       time.perf_counter() - start, f": {str(err)[:200]}" if err else "")
-        figures = {k: v for k, v in vars(done).items() if k != "text"} if done else {}
         run.event("llm", self.name, parent, tags=tags or {}, file=call, retries=retries,
                   duration_s=round(time.perf_counter() - start, 4),
                   status="ok" if done else "error", error=str(err)[:300] if err else None,
