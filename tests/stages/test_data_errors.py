@@ -51,6 +51,10 @@ def _make(kind: str, tmp: Path) -> tuple[Path, list[str]]:
         return tmp / "caps", []
     if kind == "misspelled-label":
         return _csv(tmp / "d.csv", 60, ["x", "y"]).rename(tmp / "gestures.csv"), ["--label", "lable"]
+    if kind == "text-features":
+        rows = [f"{c},{s},{lab}" for _ in range(20) for c, s, lab in (("red", "big", "a"), ("blue", "small", "b"))]
+        (tmp / "d.csv").write_text("color,size,label\n" + "\n".join(rows) + "\n")
+        return tmp / "d.csv", []
     if kind == "npz-one-hot":
         np.savez(tmp / "d.npz", X=np.zeros((30, 3)), y=np.eye(3)[np.arange(30) % 3])
         return tmp / "d.npz", []
@@ -67,7 +71,8 @@ EXPECTED = {
     "missing": "does not exist", "empty": "is empty", "binary": "binary file", "header-only": "no data rows",
     "no-label": "label column 'activity' is not in", "one-class": "one class only",
     "too-few": "needs at least", "npz-no-y": "needs arrays X and y", "folder-one-class": "at least two",
-    "misspelled-label": "did you mean --label 'label'?", "npz-one-hot": "y.argmax(axis=1)",
+    "misspelled-label": "did you mean --label 'label'?", "text-features": "no numeric column is left",
+    "npz-one-hot": "y.argmax(axis=1)",
     "folder-header-only": "punch.csv has no data rows", "folder-columns-differ": "every file needs the same columns",
 }
 

@@ -19,7 +19,7 @@ from tinyml_autopilot.stages.data.inputs import inspect_source
 CLI = Path(sys.executable).with_name("tinyml-autopilot")
 
 
-def response_times(path: Path, sep: str = ",") -> Path:
+def response_times(path: Path, sep: str = ",", decimal: str = ".") -> Path:
     """A tabular survey sorted by class; `response_time` is a feature (random within each class)."""
     rng = np.random.default_rng(0)
     rows = []
@@ -27,7 +27,7 @@ def response_times(path: Path, sep: str = ",") -> Path:
         for _ in range(60):
             rows.append({"response_time": round(float(rng.gamma(2.0, 1.0) + shift), 1),
                          "errors": int(rng.integers(0, 4)), "score": float(rng.normal(shift, 1)), "label": cls})
-    pd.DataFrame(rows).to_csv(path, index=False, sep=sep)
+    pd.DataFrame(rows).to_csv(path, index=False, sep=sep, decimal=decimal)
     return path
 
 
@@ -72,6 +72,17 @@ def test_semicolon_csv_is_read_with_its_separator(tmp_path):
     spec = json.loads((run_dir / "processed" / "feature_spec.json").read_text())
     assert spec["kind"] == "tabular" and spec["feature_columns"] == ["response_time", "errors", "score"]
     assert "kind: tabular (--kind" in (run_dir / "logs" / "data.log").read_text()
+
+
+def test_decimal_commas_are_numbers(tmp_path):
+    raw = response_times(tmp_path / "survey.csv", sep=";", decimal=",")
+    assert ";2,5;" in raw.read_text() or ",5;" in raw.read_text()
+    source = inspect_source(raw, None)
+    assert (source.sep, source.decimal) == (";", ",")
+    done = run_data(raw, tmp_path / "runs", "--kind", "tabular")
+    assert done.returncode == 0, done.stderr
+    spec = json.loads((Path(json.loads(done.stdout)["run_dir"]) / "processed" / "feature_spec.json").read_text())
+    assert spec["feature_columns"] == ["response_time", "errors", "score"]
 
 
 def test_csvs_one_folder_down_are_named(tmp_path):

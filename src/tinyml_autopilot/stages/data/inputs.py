@@ -27,6 +27,7 @@ class Source:
     y_key: str | None = None
     sep: str = ","
     columns: list[str] | None = None  # a folder's channel names (files may lack a header line)
+    decimal: str = "."
 
 
 def inspect_source(data: Path | None, label: str | None) -> Source:
@@ -148,7 +149,15 @@ def _csv(path: Path, label: str | None) -> Source:
             raise UserError(f"label column {label!r} is not in {path.name}: {hint}"
                             f"(columns: {', '.join(columns[:12])})")
         label = match
-    return Source(path, "csv", label, label, sep=sep)
+    return Source(path, "csv", label, label, sep=sep, decimal=_decimal(head, sep))
+
+
+def _decimal(head, sep: str) -> str:
+    """',' when the separator is not a comma and numbers are written 3,14 (European spreadsheets)."""
+    if sep == ",":
+        return "."
+    text = head.select_dtypes(exclude="number").astype("string").stack()
+    return "," if len(text) and text.str.fullmatch(r"\s*-?\d+,\d+\s*").mean() > 0.5 else "."
 
 
 def _separator(path: Path) -> str:

@@ -118,7 +118,7 @@ def run(in_path, out_dir):
         df = read_npz(in_path)
     else:
         df = pd.read_csv(in_path, dtype={CONFIG["label"]: str}, sep=CONFIG.get("sep") or ",",
-                         skipinitialspace=True, low_memory=False)
+                         decimal=CONFIG.get("decimal") or ".", skipinitialspace=True, low_memory=False)
     write_table(df, out_dir)
 '''
 

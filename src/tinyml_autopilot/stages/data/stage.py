@@ -63,6 +63,10 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
     current, features = loaded.workdir / "out", profile.features(prof)
     attempts = len(loaded.attempts)
     for op in table.operations:
+        if operations.phase(op.operation) in ("window", "split") and not features:
+            kept = [c["name"] for c in prof["columns"] if c["name"] not in (plan.group, plan.time)]
+            raise UserError(f"no numeric column is left to feed the model (columns: {', '.join(kept[:12])}): "
+                            "the features must be numbers")
         config, expect = _config(op, plan, features, args, table)
         context = _context(op, prof, args, plan)
         task = _step_task(ctx, f"data-{op.step:02d}-{op.operation}", op.operation, current, config, context, expect)
@@ -77,7 +81,8 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
 
 def _load_config(source: Source) -> dict[str, Any]:
     return {"source": source.kind, "label": source.label, "group": None,
-            "x_key": source.x_key, "y_key": source.y_key, "sep": source.sep, "columns": source.columns}
+            "x_key": source.x_key, "y_key": source.y_key, "sep": source.sep,
+            "decimal": source.decimal, "columns": source.columns}
 
 
 def _step_task(ctx: StageContext, name: str, operation: str, source: Path, config: dict[str, Any],
