@@ -29,7 +29,9 @@ def run(ctx: StageContext, data: Path | None = None, board: str | None = None, n
     inp.name, inp.description = name, description
     inp.sensor, inp.output = (sensor if sensor != "serial" else None), output or "serial"
     if check is not None:
-        return _check_mode(ctx, inp, Path(check), runtime)
+        unscaled = ("no feature spec given (--spec or --data): the checks and the simulation take the model's "
+                    "inputs as raw, unscaled values") if spec is None and data is None else None
+        return _check_mode(ctx, inp, Path(check), runtime, unscaled)
     check_fits(inp)
     from ...errors import UserError
     from .spec import SpecTask, default_spec, merge_spec_file, spec_findings
@@ -155,8 +157,11 @@ def check_sketch(sketch_dir: Path, inp: Inputs, workdir: Path,
     return ev, ev.findings()
 
 
-def _check_mode(ctx: StageContext, inp: Inputs, folder: Path, runtime: str | None = None) -> StageResult:
+def _check_mode(ctx: StageContext, inp: Inputs, folder: Path, runtime: str | None = None,
+                note: str | None = None) -> StageResult:
     ev, findings = check_sketch(folder, inp, ctx.run.path("check", ".keep").parent, runtime)
+    if note:
+        ev.report.notes.append(note)
     verdicts = ev.verdicts()
     ctx.run.write_json("verdicts.json", verdicts)
     ctx.run.write_json("findings.json", [f.__dict__ for f in findings])
