@@ -40,6 +40,8 @@ def test_impute_that_leaves_nan_is_caught(raw, tmp_path):
     assert "missing" in failed_checks(dataset.check_table, raw, out, {**CFG, "operation": "impute"})
     good = table(tmp_path / "good", df.fillna({"a": 3.0}))
     dataset.check_table(raw, good, {**CFG, "operation": "impute"})
+    infinite = table(tmp_path / "inf", df.fillna({"a": np.inf}))
+    assert "missing" in failed_checks(dataset.check_table, raw, infinite, {**CFG, "operation": "impute"})
 
 
 def test_cleaning_steps_keep_the_values_they_are_not_for(raw, tmp_path):
@@ -220,7 +222,8 @@ def test_split_values_are_compared_with_the_input(tmp_path):
     assert failed_checks(dataset_arrays.check_split, src, narrow, cfg) == ["shape"]
     holes = x.copy()
     holes[3, 0] = np.nan
-    assert "missing" in failed_checks(dataset_arrays.check_split, src, _tabular_split(tmp_path / "nan", holes, y, parts), cfg)
+    nan = _tabular_split(tmp_path / "nan", holes, y, parts)
+    assert "missing" in failed_checks(dataset_arrays.check_split, src, nan, cfg)
 
 
 def test_duplicates_shared_by_val_and_train_are_leakage(tmp_path):

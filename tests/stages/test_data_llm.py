@@ -58,7 +58,7 @@ CASES = {
              {"operation": "deduplicate", "reason": "repeated rows"},
              {"operation": "impute", "columns": ["sepal_length", "petal_width"], "reason": "gaps"},
              {"operation": "split", "reason": "stratified"}, {"operation": "scale", "reason": "standardise"}],
-        extra={}, bad_step="impute", bad=_impute_leaves_nan, category="check", error="missing values left",
+        extra={}, bad_step="impute", bad=_impute_leaves_nan, category="check", error="values left after imputation",
         bad_ops=True),
     "long-csv": dict(
         build=lambda d: long_csv(d / "long.csv"), args=["--label", "gesture"],

@@ -54,6 +54,21 @@ def test_review_findings(iris_profile):
     assert not {f.check for f in proposal.review(table, iris_profile, offline=False)} & {"operation"}
 
 
+def test_gaps_without_an_impute_step_and_a_window_longer_than_any_recording(iris_profile):
+    table = proposal.parse(json.dumps([{"operation": "coerce_numeric", "columns": ["petal_width"]},
+                                       {"operation": "split"}, {"operation": "scale"}]))
+    found = proposal.review(table, iris_profile, offline=True)
+    assert [f.check for f in found] == ["missing"] and "sepal_length" in found[0].message
+    own = proposal.parse(json.dumps([{"operation": "fill_gaps_by_class"}, {"operation": "split"},
+                                     {"operation": "scale"}]))
+    assert proposal.review(own, iris_profile, offline=False) == []  # a step of the LLM's own may fill them
+    series = {**iris_profile, "kind": "timeseries", "rows_per_recording": {"min": 40, "median": 50, "max": 60}}
+    windowed = proposal.parse(json.dumps({"operations": [{"operation": "impute"}, {"operation": "window"},
+                                                         {"operation": "split"}, {"operation": "scale"}],
+                                          "window": 64}))
+    assert [f.check for f in proposal.review(windowed, series, offline=True)] == ["window"]
+
+
 def test_parse_accepts_yaml_and_rejects_bad_json():
     table = proposal.parse("operations:\n  - operation: Drop Duplicates\n  - operation: split\n")
     assert [o.operation for o in table.operations] == ["deduplicate", "split"]

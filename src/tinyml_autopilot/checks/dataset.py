@@ -64,9 +64,9 @@ def check_table(before: Path, out: Path, config: dict[str, Any]) -> None:
         found += _labels(op, old, new, config)
     if op == "impute":
         feats = [c for c in config["features"] if c in new.columns]
-        nan = {c: int(n) for c, n in new[feats].isna().sum().items() if n}
+        nan = {c: int(n) for c, n in _gaps(new[feats]).sum().items() if n}
         if nan:
-            found.append(Finding("missing", f"missing values left after imputation: {nan}"))
+            found.append(Finding("missing", f"missing (NaN or infinite) values left after imputation: {nan}"))
     if op == "coerce_numeric":
         text = [c for c in config["columns"] if c in new.columns and not pd.api.types.is_numeric_dtype(new[c])]
         if text:
@@ -74,6 +74,11 @@ def check_table(before: Path, out: Path, config: dict[str, Any]) -> None:
     if not found:
         found += _values_kept(op, old, new, config)
     fail(found)
+
+
+def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """NaN or infinite cells."""
+    return frame.isna() | frame.isin([np.inf, -np.inf])
 
 
 def _same(a: pd.Series, b: pd.Series) -> bool:
@@ -100,7 +105,8 @@ def _values_kept(op: str, old: pd.DataFrame, new: pd.DataFrame, config: dict[str
     for column in [c for c in new.columns if c in old.columns and c not in acted]:
         before, after = old[column].reset_index(drop=True), new[column].reset_index(drop=True)
         if op == "impute":  # only the gaps may be filled
-            before, after = before[before.notna()], after[before.notna()]
+            kept = ~_gaps(before.to_frame())[column]
+            before, after = before[kept], after[kept]
         if not _same(before, after):
             changed.append(column)
     for column in [c for c in acted - {label} if c in new.columns]:

@@ -156,6 +156,7 @@ IMPUTE = '''
 def run(in_dir, out_dir):
     df = read_table(in_dir)
     df = df[df[CONFIG["label"]].notna()].reset_index(drop=True)
+    df[CONFIG["features"]] = df[CONFIG["features"]].replace([np.inf, -np.inf], np.nan)
     columns = [c for c in CONFIG["features"] if df[c].isna().any()]
     if columns and CONFIG["group"]:
         # within a recording, a gap is filled from its neighbours in time

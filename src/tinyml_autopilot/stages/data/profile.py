@@ -69,6 +69,9 @@ def _column(df: pd.DataFrame, name: str) -> dict[str, Any]:
                             "unique": int(series.nunique(dropna=True)), "role": "feature"}
     if pd.api.types.is_numeric_dtype(series):
         info["type"] = "numeric"
+        infinite = np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
+        info["missing"] += int(infinite.sum())  # inf is a gap to fill as much as NaN is
+        non_null = series[~infinite].dropna()
         if len(non_null):
             info.update(min=_num(non_null.min()), max=_num(non_null.max()), mean=_num(non_null.mean()))
     else:

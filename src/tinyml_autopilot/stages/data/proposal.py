@@ -119,6 +119,23 @@ def review(table: OperationsTable, profile: dict[str, Any], offline: bool) -> li
         if offline and not operations.has_template(op.operation):
             found.append(Finding("operation", f"no built-in implementation of '{op.operation}' "
                                               "(offline): remove the step or use an LLM"))
+    return found + _gaps_and_window(table, profile)
+
+
+def _gaps_and_window(table: OperationsTable, profile: dict[str, Any]) -> list[Finding]:
+    """Missing values need a step that fills them; a window must fit in a recording."""
+    found = []
+    names = {op.operation for op in table.operations}
+    gaps = [c["name"] for c in profile["columns"] if c["name"] in features(profile)
+            and (c["missing"] or c.get("unparsable"))]
+    own = any(not operations.has_template(n) for n in names)  # a step of the LLM's own may fill them
+    if gaps and "impute" not in names and not own:
+        found.append(Finding("missing", f"columns {gaps[:8]} have missing values: add an impute step before "
+                                        "window/split"))
+    longest = (profile.get("rows_per_recording") or {}).get("max")
+    if table.window and longest and table.window > longest:
+        found.append(Finding("window", f"window {table.window} is longer than every recording (at most "
+                                       f"{longest} samples): propose a shorter one"))
     return found
 
 
