@@ -248,3 +248,14 @@ def test_string_tables_that_are_not_labels_are_left_alone(tmp_path, facts):
     text = text.replace("Serial.print(LABELS[best]);", "Serial.print(best);")
     report = lint_folder(fm.hand_written(tmp_path, "chirale_xxd.ino", text), f, get_board("nano33ble"), feats)
     assert report.findings == [] and report.verdicts["label_count"]["status"] == "skipped"
+
+
+def test_resolver_method_names_follow_tflite_micro():
+    from tinyml_autopilot.checks.sketch_api import resolver_method
+
+    names = {op: resolver_method(op) for op in ("FULLY_CONNECTED", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "PADV2",
+                                                "CUMSUM", "SELECT_V2", "SPACE_TO_BATCH_ND", "BATCH_MATMUL")}
+    assert names == {"FULLY_CONNECTED": "AddFullyConnected", "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
+                     "MAX_POOL_2D": "AddMaxPool2D", "PADV2": "AddPadV2", "CUMSUM": "AddCumSum",
+                     "SELECT_V2": "AddSelectV2", "SPACE_TO_BATCH_ND": "AddSpaceToBatchNd",
+                     "BATCH_MATMUL": "AddBatchMatMul"}

@@ -38,7 +38,8 @@ KNOWN_TFLM_HEADERS = {
 _SPECIAL = {"BATCH_MATMUL": "BatchMatMul", "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM",
             "L2_NORMALIZATION": "L2Normalization", "L2_POOL_2D": "L2Pool2D", "LOG_SOFTMAX": "LogSoftmax",
             "PRELU": "Prelu", "RELU_N1_TO_1": "ReluN1To1", "RELU_0_TO_1": "Relu0To1",
-            "SQUARED_DIFFERENCE": "SquaredDifference", "HARD_SWISH": "HardSwish"}
+            "SQUARED_DIFFERENCE": "SquaredDifference", "HARD_SWISH": "HardSwish", "PADV2": "PadV2",
+            "CUMSUM": "CumSum"}
 
 
 def resolver_method(op: str) -> str:
