@@ -182,3 +182,44 @@ def test_header_api_and_cpp_linkage(tmp_path: Path) -> None:
                     str(tmp_path / "main.cpp"), str(tmp_path / "kws.o"), "-o",
                     str(tmp_path / "app")], check=True)
     assert subprocess.run([str(tmp_path / "app")]).returncode == 0
+
+
+def _insert_requantize(tflite: bytes) -> bytes:
+    """Put an int8 -> int8 QUANTIZE (new scale and zero point) between the first two ops; the
+    converter emits one where consumers need other quantization parameters."""
+    import copy
+
+    import flatbuffers
+    schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
+    model = schema.ModelT.InitFromPackedBuf(bytearray(tflite), 0)
+    graph = model.subgraphs[0]
+    mid = graph.operators[0].outputs[0]
+    tensor = copy.deepcopy(graph.tensors[mid])
+    tensor.name = b"requantized"
+    tensor.quantization.scale = [float(tensor.quantization.scale[0]) * 1.37]
+    tensor.quantization.zeroPoint = [5]
+    graph.tensors.append(tensor)
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.QUANTIZE
+    code.version = 1
+    model.operatorCodes.append(code)
+    op = schema.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = len(model.operatorCodes) - 1, [mid], [len(graph.tensors) - 1]
+    graph.operators[1].inputs[0] = len(graph.tensors) - 1
+    graph.operators.insert(1, op)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_requantize_inside_the_model_matches_tflm(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    model = keras.Sequential([keras.Input((8,)), L.Dense(6), L.Dense(4)])
+    _randomize(model, rng)
+    tflite = _insert_requantize(to_int8_tflite(model, rng.normal(size=(100, 8)).astype(np.float32)))
+    cm = emit_c(tflite)
+    assert cm.ops == ["FULLY_CONNECTED", "QUANTIZE", "FULLY_CONNECTED"]
+    q = rng.integers(-128, 128, (400, 8)).astype(np.int8)
+    ours = run_host(build_host(cm, tmp_path), q, 4)
+    ref = tflm_run(tflite, q.reshape(400, 1, 8)).reshape(400, -1)
+    assert len(np.unique(ref)) >= 16 and np.array_equal(ours, ref)
