@@ -136,10 +136,11 @@ def _match(outs: dict, expected: np.ndarray) -> str:
 
 
 def _params(tflite: bytes) -> int:
-    """Weights and biases of the model's layers (constant inputs 1 and 2 of each op)."""
+    """Weights and biases of the model's layers (constant inputs 1 and 2 of the weighted ops)."""
     g = parse_tflite(tflite)
-    consts = {i for op in g.operators for i in op.inputs[1:3] if i >= 0 and g.tensors[i].is_const}
-    return sum(g.tensors[i].size for i in consts if g.tensors[i].dtype in ("int8", "int32"))
+    layers = [op for op in g.operators if op.opcode in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")]
+    consts = {i for op in layers for i in op.inputs[1:3] if i >= 0 and g.tensors[i].is_const}
+    return sum(g.tensors[i].size for i in consts)
 
 
 def _load(name: str, n_vectors: int) -> tuple[bytes, int, CModel, np.ndarray]:
