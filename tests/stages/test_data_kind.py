@@ -97,3 +97,18 @@ def test_unknown_kind_is_one_line_exit_2(tmp_path):
     done = run_data(response_times(tmp_path / "s.csv"), tmp_path / "runs", "--kind", "images")
     assert done.returncode == 2 and "--kind images is not one of auto, tabular, timeseries" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("name", "largest", "step", "hz"), [
+    ("timestamp_ms", 2e4, 20, 50.0), ("time", 5e3, 20, 50.0), ("seconds", 100, 1, 1.0), ("time", 50, 0.02, 50.0),
+    ("micros", 1e6, 1e4, 100.0), ("time_ns", 1e9, 2e7, 50.0), ("timestamp", 1.7e18, 2e7, 50.0),
+    ("timestamp", 1.7e12, 20, 50.0), ("timestamp", 1.7e9, 0.01, 100.0)])
+def test_clock_units(name, largest, step, hz):
+    assert round(1 / (step * profile._clock_unit(name, largest, step)), 3) == hz
+
+
+def test_a_rate_outside_any_sensor_range_is_unknown(tmp_path):
+    raw = clocked(tmp_path / "imu.csv")
+    df = pd.read_csv(raw)
+    df.assign(time=df["time"] * 10**6).to_csv(raw, index=False)  # a nanosecond clock, not named so
+    assert profile.build(raw, inspect_source(raw, None))["sample_rate_hz"] is None

@@ -74,6 +74,6 @@ def render(steps: list[tuple[str, str]], meta: dict[str, Any]) -> str:
 
 def _literal(code: str) -> str:
     """A readable raw triple-quoted string where that is exact, else repr()."""
-    if "'''" not in code and not code.endswith("\\") and "\\'" not in code:
+    if "'''" not in code and not code.endswith(("\\", "'")) and "\\'" not in code:
         return "r'''" + code + "'''"
     return repr(code)

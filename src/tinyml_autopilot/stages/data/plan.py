@@ -81,7 +81,8 @@ def make_plan(profile: dict[str, Any], args: Arguments, table: OperationsTable) 
         notes.append(f"--rate {args.rate:g} Hz but the timestamps say {measured:g} Hz: the device must sample "
                      "at the rate the data was recorded at")
     if plan.rate is None:
-        notes.append("sample rate unknown (no timestamps): pass --rate HZ so the device samples as recorded")
+        notes.append("sample rate unknown (no timestamps, or in a unit not understood): pass --rate HZ so the "
+                     "device samples as recorded")
     plan.window = args.window or table.window or _default_window(profile, plan.rate)
     if plan.window > lengths["max"]:
         raise UserError(f"window {plan.window} is longer than every recording (at most {lengths['max']} "

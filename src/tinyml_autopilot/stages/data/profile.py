@@ -160,12 +160,22 @@ def _sample_rate(df: pd.DataFrame, keys: pd.Series, time: str) -> float | None:
     if steps.empty:
         return None
     step = float(steps.median())
-    name = time.lower()
-    if not dated and ("micro" in name or name.endswith("us")):
-        step /= 1e6
-    elif not dated and ("ms" in name or "milli" in name or step >= 1):  # whole-number clock steps: milliseconds
-        step /= 1e3
-    return round(1.0 / step, 3)
+    if not dated:
+        step *= _clock_unit(time.lower(), float(clock.abs().max()), step)
+    rate = 1.0 / step
+    return round(rate, 3) if 0.05 <= rate <= 1e5 else None  # outside any sensor's range: a unit not understood
+
+
+def _clock_unit(name: str, largest: float, step: float) -> float:
+    """Seconds per clock tick, from the column's name, else from epoch-like magnitudes, else Arduino millis()."""
+    for words, unit in ((("nano", "_ns", "ns"), 1e-9), (("micro", "_us", "us"), 1e-6),
+                        (("milli", "ms"), 1e-3), (("sec", "_s"), 1.0)):
+        if any(name.endswith(w) if w in ("ns", "us") else w in name for w in words):
+            return unit
+    for epoch, unit in ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3), (1e8, 1.0)):  # seconds since 1973
+        if largest >= epoch:
+            return unit
+    return 1e-3 if step >= 1 else 1.0  # whole-number steps: a millisecond clock
 
 
 def _num(value: Any) -> float | None:
