@@ -15,7 +15,6 @@ from ...runs import read_output
 
 MAX_VECTORS = 20
 TFLM_RUNTIME_FLASH = 60_000
-AVR_MAX_OBJECT = 32767  # avr-gcc: no array may be larger, whatever the flash
 
 
 @dataclass
@@ -113,17 +112,14 @@ def check_fits(inp: Inputs) -> None:
                             "of RAM: train a smaller model")
         return
     from ...cruntime import emit_c
-    from ...cruntime.parser import parse_tflite
 
-    data = f.tflite.read_bytes()
-    cm = emit_c(data, prefix="model")
+    cm = emit_c(f.tflite.read_bytes(), prefix="model")
     if cm.weights_bytes > b.flash_bytes:
         raise UserError(f"the model's weights ({cm.weights_bytes} B) do not fit {b.name}'s {b.flash_bytes} B of "
                         "flash: train a smaller model")
     if cm.arena_bytes > b.ram_bytes:
         raise UserError(f"the model needs {cm.arena_bytes} B of activation memory but {b.name} has "
                         f"{b.ram_bytes} B of RAM: train a smaller model")
-    largest = max((t.data.nbytes for t in parse_tflite(data).tensors if t.is_const), default=0)
-    if b.is_avr and largest > AVR_MAX_OBJECT:
-        raise UserError(f"one weight tensor of the model is {largest} B but avr-gcc limits one object to "
-                        f"{AVR_MAX_OBJECT} B on {b.name}: train a model with smaller layers")
+    # what avr-gcc and 16-bit PROGMEM reads cannot hold, whatever the flash: no attempt could fix it
+    if b.is_avr and (problems := cm.avr_problems()):
+        raise UserError(f"the model cannot run on {b.name}: " + "; ".join(problems))
