@@ -55,6 +55,12 @@ def _make(kind: str, tmp: Path) -> tuple[Path, list[str]]:
         rows = [f"{c},{s},{lab}" for _ in range(20) for c, s, lab in (("red", "big", "a"), ("blue", "small", "b"))]
         (tmp / "d.csv").write_text("color,size,label\n" + "\n".join(rows) + "\n")
         return tmp / "d.csv", []
+    if kind == "short-recordings":  # four recordings per class, but only two of 'flex' hold a window
+        (tmp / "caps").mkdir()
+        for cls, sizes in (("punch", [60] * 4), ("flex", [60, 20, 20, 60])):
+            blocks = ["\n".join(f"{i},{i % 7},{i % 3}" for i in range(n)) for n in sizes]
+            (tmp / "caps" / f"{cls}.csv").write_text("aX,aY,aZ\n" + "\n\n".join(blocks) + "\n")
+        return tmp / "caps", ["--window", "50"]
     if kind == "npz-one-hot":
         np.savez(tmp / "d.npz", X=np.zeros((30, 3)), y=np.eye(3)[np.arange(30) % 3])
         return tmp / "d.npz", []
@@ -72,7 +78,7 @@ EXPECTED = {
     "no-label": "label column 'activity' is not in", "one-class": "one class only",
     "too-few": "needs at least", "npz-no-y": "needs arrays X and y", "folder-one-class": "at least two",
     "misspelled-label": "did you mean --label 'label'?", "text-features": "no numeric column is left",
-    "npz-one-hot": "y.argmax(axis=1)",
+    "npz-one-hot": "y.argmax(axis=1)", "short-recordings": "'flex' has 2 recordings of at least 50 samples",
     "folder-header-only": "punch.csv has no data rows", "folder-columns-differ": "every file needs the same columns",
 }
 

@@ -130,3 +130,15 @@ def check_sizes(profile: dict[str, Any], plan: Plan, args: Arguments) -> None:
                         f"(--test-size {args.test_size}, --val-size {args.val_size}) needs at least {need} "
                         "per class: add data" + (", pass a smaller --window" if "windows" in unit else "")
                         + " or merge classes")
+
+
+def check_windowed(labels: list[str], groups: list[str], classes: list[str], plan: Plan) -> None:
+    """After windowing: every class still has enough recordings (or windows) long enough to hold out."""
+    held = {c: set() for c in classes}
+    for label, group in zip(labels, groups, strict=True):
+        held.setdefault(label, set()).add(group)
+    name, owners = min(held.items(), key=lambda kv: len(kv[1]))
+    unit = "windows" if plan.group_windows else f"recordings of at least {plan.window} samples"
+    if len(owners) < 3:
+        raise UserError(f"class {name!r} has {len(owners)} {unit}; a stratified train/val/test split needs at "
+                        "least 3 per class: pass a smaller --window or record more data")

@@ -18,7 +18,7 @@ from ...runs import write_output
 from ..base import StageContext, StageResult
 from . import operations, pipeline_script, profile, proposal
 from .inputs import Source, inspect_source
-from .plan import Arguments, Plan, arguments, check_sizes, make_plan
+from .plan import Arguments, Plan, arguments, check_sizes, check_windowed, make_plan
 from .spec import build_spec
 from .tasks import OpsTableTask, StepTask
 
@@ -59,14 +59,23 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
         run.log.warning(note)
     check_sizes(prof, plan, args)
     run.log.info("plan: %s", plan)
-    steps = [("00-load", loaded.code or load.template())]
+    steps, final, features, attempts = _steps(ctx, args, prof, plan, table, loaded, loaded.code or load.template())
+    return _finish(ctx, args, source, prof, plan, table, steps, final, features, attempts)
+
+
+def _steps(ctx: StageContext, args: Arguments, prof: dict[str, Any], plan: Plan, table: proposal.OperationsTable,
+           loaded: LoopResult, load_code: str) -> tuple[list[tuple[str, str]], Path, list[str], int]:
+    """Run every operation on the previous one's output: (name, code) per step, the last output, the features."""
+    steps = [("00-load", load_code)]
     current, features = loaded.workdir / "out", profile.features(prof)
     attempts = len(loaded.attempts)
     for op in table.operations:
-        if operations.phase(op.operation) in ("window", "split") and not features:
+        phase = operations.phase(op.operation)
+        if phase in ("window", "split") and not features:
             kept = [c["name"] for c in prof["columns"] if c["name"] not in (plan.group, plan.time)]
             raise UserError(f"no numeric column is left to feed the model (columns: {', '.join(kept[:12])}): "
                             "the features must be numbers")
+        classes = _classes(current, plan.label) if phase == "window" else []
         config, expect = _config(op, plan, features, args, table)
         context = _context(op, prof, args, plan)
         task = _step_task(ctx, f"data-{op.step:02d}-{op.operation}", op.operation, current, config, context, expect)
@@ -74,9 +83,16 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
         attempts += len(result.attempts)
         steps.append((f"{op.step:02d}-{op.operation}", result.code or ""))
         current = result.workdir / "out"
-        if operations.phase(op.operation) == "table":
-            features = _numeric_columns(current, plan, run.log)
-    return _finish(ctx, args, source, prof, plan, table, steps, current, features, attempts)
+        if phase == "table":
+            features = _numeric_columns(current, plan, ctx.run.log)
+        if phase == "window":
+            with np.load(current / "windows.npz", allow_pickle=False) as windows:
+                check_windowed(windows["labels"].tolist(), windows["groups"].tolist(), classes, plan)
+    return steps, current, features, attempts
+
+
+def _classes(folder: Path, label: str) -> list[str]:
+    return sorted(pd.read_csv(folder / "data.csv", usecols=[label], dtype=str)[label].dropna().unique())
 
 
 def _load_config(source: Source) -> dict[str, Any]:
