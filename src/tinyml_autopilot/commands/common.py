@@ -53,8 +53,12 @@ def setup_logging(debug: bool) -> None:
 
 
 def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config: Path | None,
-              resume: Path | None, inputs: dict[str, Any], flags: dict[str, Any]) -> None:
-    """Load settings and the model, open the run folder, run the stage, print its result."""
+              resume: Path | None, inputs: dict[str, Any], flags: dict[str, Any],
+              show: Callable[[Any], None] | None = None) -> None:
+    """Load settings and the model, open the run folder, run the stage, print its result.
+
+    `show` prints the result instead of the default lines (not with --json).
+    """
     from ..llm import OFFLINE_HINT, get_model
     from ..report.progress import AttemptPrinter
     from ..runs import Run
@@ -67,6 +71,7 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
         resumed = Run.open(resume, stage) if resume is not None else None
         if resumed is not None:
             inputs, flags = _resumed(resumed, runner, inputs, flags)
+        _inputs_exist(inputs)
         settings = settings_from(config, **flags)
         model = get_model(settings)
         if model.offline and not settings.llm:
@@ -79,9 +84,19 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     except Exception as err:
         _stopped(stage, run, err, json_out)
         raise
-    emit(result, json_out)
+    if show is not None and not json_out:
+        show(result)
+    else:
+        emit(result, json_out)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _inputs_exist(inputs: dict[str, Any]) -> None:
+    """Every path option names an input: a missing one is a mistake found before any run folder is made."""
+    for key, value in inputs.items():
+        if isinstance(value, Path) and not value.exists():
+            raise UserError(f"{value} does not exist: check --{key.replace('_', '-')}")
 
 
 @contextlib.contextmanager

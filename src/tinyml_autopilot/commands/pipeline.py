@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,9 +24,8 @@ from .common import (
     Resume,
     Yes,
     console,
-    interrupted_note,
+    run_stage,
     settings_from,
-    setup_logging,
 )
 
 Window = Annotated[int | None, typer.Option("--window", help="samples per window (time series)")]
@@ -36,7 +33,6 @@ Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz")]
 Stride = Annotated[int | None, typer.Option("--stride", help="samples between window starts (time series)")]
 Epochs = Annotated[int | None, typer.Option("--epochs", help="training epochs [default: the train stage's]")]
 DEMO_BOARD = "uno"
-RESUMED_SETTINGS = ("llm", "api_base", "board", "max_attempts")
 
 
 def run_command(
@@ -78,14 +74,21 @@ def demo_command(
     board: Board = None,
     out: Out = None,
     epochs: Epochs = None,
+    max_attempts: MaxAttempts = None,
     json_out: Json = False,
+    config: Config = None,
+    resume: Resume = None,
     debug: Debug = False,
 ) -> None:
     """The whole pipeline on bundled gesture data for an Arduino Uno, offline unless an LLM is set."""
     from ..data import DEMO_OPTIONS, demo_dataset
     from ..errors import UserError
 
-    settings = settings_from(None, out=out)
+    if resume is not None:  # the data and options are those the demo run was started with
+        chain({}, {"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": True,
+                   "max_attempts": max_attempts, "debug": debug}, json_out=json_out, config=config, resume=resume)
+        return
+    settings = settings_from(config, out=out)
     try:
         folder = demo_dataset(Path(settings.out) / "demo-data")
     except OSError as err:
@@ -93,50 +96,17 @@ def demo_command(
                         "pass --out FOLDER you can write to") from err
     inputs = {"data": folder, **DEMO_OPTIONS, "epochs": epochs}
     flags = {"llm": llm, "api_base": api_base, "out": out, "board": board or DEMO_BOARD, "yes": True,
-             "debug": debug}
-    chain(inputs, flags, json_out=json_out, config=None, resume=None)
+             "max_attempts": max_attempts, "debug": debug}
+    chain(inputs, flags, json_out=json_out, config=config, resume=None)
 
 
 def chain(inputs: dict[str, Any], flags: dict[str, Any], *, json_out: bool, config: Path | None,
           resume: Path | None) -> None:
-    """Settings, model and run folder (new, or reopened), then every stage, then the summary."""
-    from ..llm import OFFLINE_HINT, get_model
-    from ..report.progress import AttemptPrinter
-    from ..runs import Run
+    """Every stage in one run folder (new, or reopened with --resume), then the summary."""
     from ..stages import pipeline
-    from ..stages.base import StageContext
 
-    setup_logging(bool(flags.get("debug")))
-    if resume is not None:
-        flags = _resumed_flags(resume, flags)
-    settings = settings_from(config, **flags)
-    model = get_model(settings)
-    if model.offline and not settings.llm:
-        logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
-    if resume is not None:
-        run = Run.open(resume, "run")
-    else:
-        public = {"arguments": inputs, "settings": settings.model_dump(mode="json", exclude={"api_key"})}
-        run = Run.create(settings.out, "run", public)
-    run.observers.append(AttemptPrinter(console))
-    ctx = StageContext(settings=settings, model=model, run=run, console=console)
-    with interrupted_note(run.dir, "run"):
-        result = pipeline.run(ctx, **inputs)
-    if json_out:
-        sys.stdout.write(json.dumps(result.as_json(), default=str) + "\n")
-    else:
-        show_summary(run.dir, result)
-    if not result.ok:
-        raise typer.Exit(1)
-
-
-def _resumed_flags(resume: Path, flags: dict[str, Any]) -> dict[str, Any]:
-    """On --resume, the model and board the run started with, unless given again."""
-    try:
-        saved = json.loads((resume / "inputs.json").read_text()).get("settings", {})
-    except (OSError, ValueError):
-        saved = {}
-    return flags | {k: saved.get(k) for k in RESUMED_SETTINGS if flags.get(k) is None and saved.get(k) is not None}
+    run_stage("run", pipeline.run, json_out=json_out, config=config, resume=resume, inputs=inputs, flags=flags,
+              show=lambda result: show_summary(result.run_dir, result))
 
 
 def show_summary(run_dir: Path, result: Any) -> None:
