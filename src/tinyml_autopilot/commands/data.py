@@ -23,14 +23,16 @@ from .common import (
     run_stage,
 )
 
-Window = Annotated[int | None, typer.Option("--window", help="samples per window (time series)")]
-Stride = Annotated[int | None, typer.Option("--stride", help="samples between window starts")]
-Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz")]
-TestSize = Annotated[float | None, typer.Option("--test-size", help="share held out for test [default: 0.2]")]
-ValSize = Annotated[float | None, typer.Option("--val-size", help="share held out for validation [default: 0.1]")]
-Seed = Annotated[int | None, typer.Option("--seed", help="random seed of the split [default: 0]")]
+WINDOW_HELP = "samples per window (time series) \\[default: 1 s of samples, or each short recording whole]"
+Window = Annotated[int | None, typer.Option("--window", help=WINDOW_HELP)]
+STRIDE_HELP = "samples between window starts \\[default: half a window]"
+Stride = Annotated[int | None, typer.Option("--stride", help=STRIDE_HELP)]
+Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz \\[default: from the timestamps]")]
+TestSize = Annotated[float | None, typer.Option("--test-size", help="share held out for test \\[default: 0.2]")]
+ValSize = Annotated[float | None, typer.Option("--val-size", help="share held out for validation \\[default: 0.1]")]
+Seed = Annotated[int | None, typer.Option("--seed", help="random seed of the split \\[default: 0]")]
 DropStep = Annotated[list[int] | None, typer.Option("--drop-step", help="drop step N of the proposal (repeatable)")]
-Kind = Annotated[str | None, typer.Option("--kind", help="auto | tabular | timeseries [default: auto]")]
+Kind = Annotated[str | None, typer.Option("--kind", help="auto | tabular | timeseries \\[default: auto]")]
 OpsFile = Annotated[Path | None, typer.Option("--ops-file", help="JSON/YAML operations table replacing the proposal")]
 
 
