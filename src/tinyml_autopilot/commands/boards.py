@@ -25,11 +25,12 @@ def command(json_out: Json = False, debug: Debug = False) -> None:
     for b in boards.values():
         runtime = b.runtime + (f" ({b.tflm_library}{', old API' if b.tflm_api != 'current' else ''})"
                                if b.tflm_library else "")
-        sensors = ", ".join(f"{s.id}: {s.part}" for s in b.sensors) or "-"
+        sensors = "\n".join(f"{s.id}: {s.part} ({s.library})" if s.library else f"{s.id}: {s.part}"
+                             for s in b.sensors) or "-"
         table.add_row(b.id, b.name, f"{b.fqbn}\n{b.core}", f"{b.cpu} @ {b.clock_hz // 1_000_000} MHz",
                       _kb(b.flash_bytes), _kb(b.ram_bytes), runtime, sensors, ", ".join(b.outputs))
     Console(width=max(160, Console().width)).print(table)
 
 
 def _kb(n: int) -> str:
-    return f"{n / 1024:.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):.0f} MB"
+    return f"{n / 1024:.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):.2f}".rstrip("0").rstrip(".") + " MB"
