@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,48 @@ def test_offline_bench_on_the_bundled_data_needs_no_arguments_but_the_stage(tmp_
     why = [(r["status"], r["crash_reason"], (r["result"] or {}).get("message")) for r in records]
     assert (row["stage"], row["model"], row["runs"], row["successes"]) == ("data", "offline", 2, 2), why
     assert (Path(summary["files"]["summary_csv"]).parents[1] / "demo-data" / "wave.csv").is_file()
+
+
+def sketch_replies(spec: str, good: str) -> Callable[[dict], str]:
+    """The n-th sketch conversation gets plan n: a sketch that does not compile, one that compiles but
+    predicts wrongly (channels scaled in the wrong order), or a good one; every repair gets the good one."""
+    broken = good.replace("int best = 0;", "int best = 0")
+    wrong = good.replace("/ kFeatureScale[c]", "/ kFeatureScale[(c + 1) % kChannels]")
+    assert broken != good and wrong != good
+    plans = [broken, wrong, good]
+    lock = threading.Lock()
+
+    def reply(request: dict) -> str:
+        first = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        if first.startswith("Complete the application spec"):
+            return spec
+        if any(m["role"] == "assistant" for m in request["messages"]):
+            return f"```cpp\n{good}```\n"
+        with lock:
+            return f"```cpp\n{plans.pop(0)}```\n"
+
+    return reply
+
+
+@pytest.mark.slow
+def test_bench_sketch_counts_compile_errors_and_wrong_simulations_as_the_replies_imply(scripted, tmp_path):
+    from stages.sketch_fixtures import fixture_model as fm
+
+    from tinyml_autopilot.stages.sketch.generate import render_sketch
+    from tinyml_autopilot.stages.sketch.inputs import resolve
+    from tinyml_autopilot.stages.sketch.spec import default_spec
+
+    convert_run = fm.convert_run()
+    inputs = resolve(convert_run, "uno", None, None, None, None)
+    inputs.name, inputs.output = "activity", "serial"
+    spec = default_spec(inputs)
+    server = scripted(responder=sketch_replies(f"```json\n{spec.model_dump_json()}\n```", render_sketch(spec, inputs)))
+    result = bench("--stage", "sketch", "--runs", "3", "--jobs", "1", "--llm", "openai/coder", "--api-base", server.url,
+                   "--max-attempts", "2", "--data", str(convert_run), "--board", "uno", "--stage-args=--name activity",
+                   "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    (row,) = result["summary"]
+    assert (row["stage"], row["runs"], row["successes"], row["success_rate"]) == ("sketch", 3, 3, 1.0)
+    assert row["attempts_to_success"] in ({"1": 1, "2": 2}, {1: 1, 2: 2})
+    assert row["failed_attempts"] == {"compile": 1, "check:simulation": 1} and row["run_failures"] == {}
+    assert row["llm_calls"] == 3 * 1 + 5  # one spec call per run, then 2 + 2 + 1 sketch calls
+    assert "| sketch | openai/coder | 3/3 (100%) | 1:1; 2:2 |" in Path(result["files"]["markdown"]).read_text()
