@@ -34,13 +34,12 @@ def train_cache(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("kind", ["tabular", "timeseries"])
 @pytest.mark.parametrize("quant", ["int8", "float32", "float16", "dynamic"])
 def test_offline_conversion(kind, quant, train_cache, offline_settings):
-    train_run = cached_train_run(kind, train_cache)
-    board = "uno" if quant == "int8" else None
-    settings = offline_settings.model_copy(update={"board": board})
-    result = convert.run(context(settings), data=train_run, quant=quant, emit="c" if board else None)
+    train_run = cached_train_run(kind, train_cache)  # trained for the Uno: no --board means the Uno
+    result = convert.run(context(offline_settings), data=train_run, quant=quant, emit="c" if quant == "int8" else None)
     assert result.ok, result.message
     art = result.run_dir / "artifacts"
     card = json.loads((art / "model_card.json").read_text())
+    assert card["board"] == ("uno" if quant == "int8" else None)  # the Uno's C runtime takes int8 only
     io_dtype = "int8" if quant == "int8" else "float32"
     assert card["quant"] == quant and card["input_dtype"] == card["output_dtype"] == io_dtype
     assert card["input_shape"] == ([1, 13] if kind == "tabular" else [1, 40, 3])
@@ -109,6 +108,14 @@ def test_check_mode_on_a_converted_model(train_cache, offline_settings, tmp_path
     assert proc.returncode == 1
     assert "tensor_types: input tensor is int8; float32 keeps float32 inputs and outputs" in json.loads(
         proc.stdout)["findings"]
+
+
+def test_a_negative_tolerance_is_refused(tmp_path):
+    (tmp_path / "m.keras").write_bytes(b"never read")
+    proc = subprocess.run([str(CLI), "convert", "--model", str(tmp_path / "m.keras"), "--tolerance", "-3", "--llm",
+                           "offline", "--out", str(tmp_path / "runs")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --tolerance -3 is not a number of accuracy points between 0 and 100"
 
 
 def test_float_quantization_for_a_portable_c_board_is_refused_up_front(tmp_path):

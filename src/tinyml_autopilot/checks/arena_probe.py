@@ -1,8 +1,9 @@
 """Child process: find the smallest TFLite Micro tensor arena a model runs in.
 
 Usage: python arena_probe.py MODEL.tflite LOW HIGH
-Prints "try N" before and "ok N" / "fail N" after each probe, so a parent can resume after a
-crash (a too-small arena may abort the process), then "min N" or "error MESSAGE".
+Prints "try N" before each probe, "invoke N" once the arena is allocated and "ok N" / "fail N"
+after it, so a parent can resume after a crash (a too-small arena may abort the process) or say
+where a hang happened, then "min N" or "error MESSAGE".
 TFLM reports problems on the C-level stderr: fd 2 is captured around each probe.
 """
 
@@ -40,6 +41,7 @@ def build(model, arena):
     interp = runtime.Interpreter.from_bytes(model, arena_size=arena)
     detail = interp.get_input_details(0)
     interp.set_input(np.zeros(detail["shape"], dtype=detail["dtype"]), 0)
+    print(f"invoke {arena}", flush=True)
     interp.invoke()
     return interp
 

@@ -30,10 +30,15 @@ def device_checks(path: Path, info: tflite.ModelInfo, quant: str, board_id: str 
     report = DeviceReport()
     arena = tflite.measure_arena(path)
     report.arena_bytes = arena.bytes
+    if arena.error and "did not finish" in arena.error and "WHILE" in info.ops:
+        arena.error += ": its WHILE loop (from a GRU/LSTM layer) is the likely cause: unroll=True, or Conv1D layers"
     runtime = _runtime(board_id)
     if arena.error:
         # float16 / hybrid models are valid TFLite that TFLM cannot run: fatal only when a TFLM target needs it
-        if quant == "int8" or runtime == "tflm":
+        if quant in ("float16", "dynamic") and runtime == "tflm":
+            report.findings.append(Finding("arena", f"{board_id} runs TensorFlow Lite Micro, which cannot run "
+                                           f"{quant} models ({arena.error}): convert with --quant int8 or float32"))
+        elif quant == "int8" or runtime == "tflm":
             report.findings.append(Finding("arena", arena.error))
         else:
             report.notes.append(arena.error)

@@ -6,6 +6,7 @@ Run in the sandbox; writes {"input_shape", "output_shape", "accuracy"} or {"erro
 
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,10 @@ def load():
         list(model.output_shape[1:])
 
 
+if model_path.suffix == ".keras" and not zipfile.is_zipfile(model_path):  # Keras would say "File not found"
+    save(error=f"cannot load {model_path.name}: it is not a .keras archive (a zip file), so it is damaged "
+               "or not a Keras model")
+    raise SystemExit(0)
 try:
     predict, input_shape, output_shape = load()
 except Exception as err:  # any load failure is reported, not raised
