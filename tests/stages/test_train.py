@@ -193,3 +193,37 @@ def test_a_crash_in_the_trusted_evaluation_fails_the_attempt(offline_settings, t
     result = train.run(context(settings), data=folder, epochs=5)
     assert not result.ok
     assert "evaluating model.keras failed" in result.message
+
+
+def test_a_budget_no_layer_can_meet_is_refused_before_training(tmp_path):
+    data = write_data_run("timeseries", tmp_path / "data")
+    proc = subprocess.run([str(CLI), "train", "--data", str(data), "--flash-kb", "8", "--ram-kb", "0.1", "--llm",
+                           "offline", "--out", str(tmp_path / "runs")], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == ("error: one sample is 120 values [40, 3], but the activation budget (explicit) "
+                                   "holds 61: no layer can read it; raise --ram-kb, pick a board with more RAM or "
+                                   "use shorter windows / fewer features")
+
+
+@pytest.mark.slow
+def test_the_template_counts_flatten_and_says_when_nothing_fits(offline_settings, tmp_path):
+    data = write_data_run("timeseries", tmp_path / "data")
+    # 184 activation elements: no 1-D CNN fits, an MLP would need 2 x 120 for its Flatten
+    result = train.run(context(offline_settings), data=data, flash_kb=8, ram_kb=0.3, epochs=5)
+    assert not result.ok
+    assert result.message == ("training failed (attempts): no MLP or 1-D CNN with 120 inputs fits 5222 parameters "
+                              "and 184 activation elements: raise the budget (--flash-kb/--ram-kb)")
+
+
+def test_sandbox_errors_drop_tensorflow_chatter_and_name_a_crash():
+    from tinyml_autopilot.sandbox.python import ExecResult
+    from tinyml_autopilot.stages.train_sandbox import _last_error, crash_signal
+
+    chatter = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+               "I0000 00:00:1796153525.527543       2 port.cc:153] oneDNN custom operations are on.\n"
+               "/x/convert.py:846: UserWarning: Statistics for quantized inputs were expected\n  warnings.warn(\n")
+    assert _last_error(ExecResult(139, "", chatter, 1.0)) == (
+        "the script crashed: killed by SIGSEGV (exit code 139), inside native code (TensorFlow or its converter), "
+        "with no Python traceback")
+    assert _last_error(ExecResult(1, "", chatter + "ValueError: bad shape\n", 1.0)) == "ValueError: bad shape"
+    assert crash_signal(-6) == "SIGABRT" and crash_signal(1) is None and crash_signal(130) is None

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserError
 from ..loop import CheckFailed, ExecutionFailed, Finding, run_loop
 from ..prompts import render
 from ..runs import write_output
@@ -148,6 +149,7 @@ def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = No
     run_ = ctx.run
     processed = resolve_processed(data, run_, ("data",))
     budget = model_budget(ctx.settings.board, flash_kb, ram_kb)
+    _refuse_impossible_budget(processed, budget)
     run_.log.info("training for %s: %s inputs, %d classes; budget %d params, %d activation bytes",
                   budget.source, processed.input_shape, processed.n_classes, budget.max_params,
                   budget.max_activation_bytes)
@@ -162,6 +164,15 @@ def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = No
     figures |= {k: report[k] for k in ("val_accuracy", "test_accuracy", "params")}
     run_.finish("ok", **figures)
     return StageResult("train", "ok", run_.dir, figures, f"model.keras in {run_.dir / 'artifacts'}")
+
+
+def _refuse_impossible_budget(processed: Processed, budget: Budget) -> None:
+    """The first layer holds the whole input and at least one output value: no model fits below that."""
+    elements = int(np.prod(processed.input_shape))
+    if elements + 1 > budget.max_activation_bytes:
+        raise UserError(f"one sample is {elements} values {processed.input_shape}, but the activation budget "
+                        f"({budget.source}) holds {budget.max_activation_bytes}: no layer can read it; raise "
+                        "--ram-kb, pick a board with more RAM or use shorter windows / fewer features")
 
 
 def _publish(ctx: StageContext, workdir: Path, processed: Processed, budget: Budget) -> dict[str, Any]:

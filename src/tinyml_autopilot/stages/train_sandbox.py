@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,27 @@ def script_lines(stderr: str, name: str) -> list[int]:
     return found[-2:]
 
 
+# TensorFlow's start-up chatter and Python warnings: never the cause of a failure
+NOISE = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl|\S+:\d+: \w*Warning: |  warnings\.warn\()")
+CRASH_SIGNALS = (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL)
+
+
 def _last_error(result: ExecResult) -> str:
     text = result.describe()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith(("W0000", "I0000", "E0000"))]
+    lines = [ln for ln in text.splitlines() if ln.strip() and not NOISE.match(ln)]
+    crash = crash_signal(result.returncode)
+    if crash and "Traceback" not in text:
+        lines.append(f"the script crashed: killed by {crash} (exit code {result.returncode}), inside native code "
+                     "(TensorFlow or its converter), with no Python traceback")
     return "\n".join(lines[-40:]) or text
+
+
+def crash_signal(returncode: int | None) -> str | None:
+    """SIGSEGV & co. for a process killed by one (negative code, or 128+N through a shell or bubblewrap)."""
+    if returncode is None:
+        return None
+    number = -returncode if returncode < 0 else returncode - 128
+    return next((s.name for s in CRASH_SIGNALS if s.value == number), None)
 
 
 def plain(error: str | None) -> str:

@@ -32,13 +32,16 @@ def dense_cost(n_in, units):
 
 def mlp(shape, n_classes):
     n_in = int(np.prod(shape))
+    flatten = len(shape) > 1  # Flatten holds its input and its output: 2 * n_in elements
     for hidden in ((64, 32), (32, 16), (32,), (16,), (8,), (4,), ()):
         params, acts = dense_cost(n_in, [*hidden, n_classes])
+        acts = max(acts, 2 * n_in if flatten else 0)
         if params <= cfg["max_params"] and acts <= cfg["max_activation_bytes"]:
-            layers = [keras.Input(shape)] + ([keras.layers.Flatten()] if len(shape) > 1 else [])
+            layers = [keras.Input(shape)] + ([keras.layers.Flatten()] if flatten else [])
             layers += [keras.layers.Dense(u, activation="relu") for u in hidden]
             return keras.Sequential([*layers, keras.layers.Dense(n_classes, activation="softmax")])
-    raise SystemExit(f"no MLP with {n_in} inputs fits {cfg['max_params']} parameters")
+    raise SystemExit(f"no MLP or 1-D CNN with {n_in} inputs fits {cfg['max_params']} parameters and "
+                     f"{cfg['max_activation_bytes']} activation elements: raise the budget (--flash-kb/--ram-kb)")
 
 
 def cnn(shape, n_classes):
