@@ -83,6 +83,11 @@ def main() -> None:
                          for c in columns))
     if gestures is None:
         print("(gestures demo skipped: the data stage did not produce processed data)")
+    done = [row for row in rows if "error" not in row]
+    close = all(row["delta_pts"] is not None and row["delta_pts"] <= 1.0 for row in done)
+    fast = all(row["total_s"] < 60 for row in done)
+    print(f"goals: int8 within 1 point of float: {'met' if close and done else 'NOT met'}; "
+          f"train+convert under 60 s: {'met' if fast and done else 'NOT met'} ({len(done)}/{len(rows)} datasets ran)")
 
 
 if __name__ == "__main__":
