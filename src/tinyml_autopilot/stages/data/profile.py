@@ -190,7 +190,8 @@ def features(profile: dict[str, Any]) -> list[str]:
 
 
 def show(profile: dict[str, Any], console) -> None:
-    table = Table(title=f"Profile: {profile['rows']} rows, {profile['kind']}, label '{profile['label']}'")
+    label = "the file name" if profile["label_given"] == "file name" else f"'{profile['label']}'"
+    table = Table(title=f"Profile: {profile['rows']} rows, {profile['kind']}, label {label}")
     for head in ("column", "type", "role", "missing", "unique", "min", "max"):
         table.add_column(head, justify="right" if head in ("missing", "unique", "min", "max") else "left")
     for col in profile["columns"]:

@@ -58,7 +58,7 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
     for note in notes:
         run.log.warning(note)
     check_sizes(prof, plan, args)
-    run.log.info("plan: %s", plan)
+    run.log.debug("plan: %s", plan)
     steps, final, features, attempts = _steps(ctx, args, prof, plan, table, loaded, loaded.code or load.template())
     return _finish(ctx, args, source, prof, plan, table, steps, final, features, attempts)
 
