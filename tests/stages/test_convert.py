@@ -110,6 +110,16 @@ def test_check_mode_on_a_converted_model(train_cache, offline_settings, tmp_path
         proc.stdout)["findings"]
 
 
+def test_the_train_run_board_is_used_when_it_runs_the_quantization(offline_settings, tmp_path):
+    (tmp_path / "output.json").write_text(json.dumps({"stage": "train", "board": "nano33ble"}))
+    boards = {}
+    for quant in ("int8", "float32", "float16", "dynamic"):
+        ctx = context(offline_settings)
+        convert._board_of_the_train_run(ctx, tmp_path, quant)
+        boards[quant] = ctx.settings.board
+    assert boards == {"int8": "nano33ble", "float32": "nano33ble", "float16": None, "dynamic": None}
+
+
 def test_a_negative_tolerance_is_refused(tmp_path):
     (tmp_path / "m.keras").write_bytes(b"never read")
     proc = subprocess.run([str(CLI), "convert", "--model", str(tmp_path / "m.keras"), "--tolerance", "-3", "--llm",

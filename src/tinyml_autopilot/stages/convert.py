@@ -150,9 +150,10 @@ def _board_of_the_train_run(ctx: StageContext, data: Path | None, quant: str | N
         return
     from ..boards import get_board
 
-    if quant not in (None, "int8") and get_board(board).runtime == "portable-c":
-        ctx.run.log.warning("the train run targets %s, whose portable C runtime takes int8 only: "
-                            "--quant %s is checked without a board", board, quant)
+    runtime = get_board(board).runtime
+    if quant not in (None, "int8") and (runtime == "portable-c" or quant != "float32"):
+        ctx.run.log.warning("the train run targets %s, whose %s runtime cannot run %s models: checked without "
+                            "a board (--board to check one)", board, runtime, quant)
         return
     ctx.run.log.info("checking against %s, the board of the train run (--board overrides)", board)
     ctx.settings = ctx.settings.model_copy(update={"board": board})
