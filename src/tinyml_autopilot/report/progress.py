@@ -53,7 +53,7 @@ def describe_attempt(task: str, record: dict[str, Any]) -> str:
     """One line per finished attempt: verdict, time, LLM tokens, and how it failed."""
     if record.get("status") == "interrupted":
         seconds = record.get("duration_s", 0)
-        return f"  [yellow]-[/] {task} attempt {record.get('number')}: interrupted ({seconds:.1f} s)"
+        return f"  [yellow]-[/] {task} attempt {record.get('number')}: not finished ({seconds:.1f} s)"
     ok = record.get("status") == "ok"
     mark = "[green]✓[/]" if ok else "[red]✗[/]"
     parts = [f"{record.get('duration_s', 0):.1f} s"]
