@@ -147,6 +147,8 @@ def _score_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None,
 def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = None, ram_kb: float | None = None,
         description: str | None = None, epochs: int | None = None) -> StageResult:
     run_ = ctx.run
+    if epochs is not None and epochs < 1:
+        raise UserError(f"--epochs {epochs}: give at least 1 (it bounds the training epochs)")
     processed = resolve_processed(data, run_, ("data",))
     budget = model_budget(ctx.settings.board, flash_kb, ram_kb)
     _refuse_impossible_budget(processed, budget)
