@@ -149,3 +149,12 @@ def test_prompt_matches_the_model_form_and_the_quantization():
                         tolerance=2)
     assert "keras.models.load_model(path, compile=False)" in keras_int8 and "from_saved_model" not in keras_int8
     assert "holds representative samples from the training split" in keras_int8 and "is null" not in keras_int8
+
+
+def test_representative_csv_with_or_without_a_header_keeps_every_row(tmp_path):
+    from tinyml_autopilot.stages.train_data import _read_rep
+
+    (tmp_path / "bare.csv").write_text("1,2,3,4\n5,6,7,8\n")
+    (tmp_path / "named.csv").write_text("a,b,c,d\n1,2,3,4\n5,6,7,8\n")
+    for name in ("bare.csv", "named.csv"):
+        assert _read_rep(tmp_path / name).tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
