@@ -63,6 +63,6 @@ def describe_attempt(task: str, record: dict[str, Any]) -> str:
     if not ok:
         checks = ", ".join(record.get("checks") or [])
         first = (record.get("error") or "").strip().splitlines()[:1]
-        why = f"[{record.get('category')}{': ' + checks if checks else ''}] {first[0][:120] if first else ''}"
+        why = f"[{record.get('category')}{': ' + checks if checks else ''}] {first[0][:400] if first else ''}"
         text += " " + escape(why)
     return text
