@@ -53,10 +53,33 @@ def run(ctx: StageContext, data: Path | None = None, board: str | None = None, n
             return _failed(ctx, "the application spec could not be completed", spec_result.summary())
         app = spec_result.outcome or _saved_spec(spec_result.workdir)
     ctx.run.write_json("spec.json", app)
-    ctx.console.print_json(app.model_dump_json())
+    _show_spec(ctx, app)
     if not ctx.confirm("Generate the sketch from this spec?"):
         return _failed(ctx, "stopped: edit spec.json and rerun with --spec-file", {})
     return _generate(ctx, inp, app)
+
+
+def _show_spec(ctx: StageContext, app) -> None:
+    """The spec as a two-column table; code fields by their first line (spec.json has them whole)."""
+    from rich.table import Table
+
+    table = Table("field", "value", title=f"Application spec ({ctx.run.dir / 'spec.json'})", title_justify="left")
+    for key, value in app.model_dump().items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, str) and "\n" in value:
+            lines = value.strip().splitlines()
+            value = f"{lines[0]} … ({len(lines)} lines)"
+        elif isinstance(value, dict):
+            value = "; ".join(f"{k}: {_short(v)}" for k, v in value.items())
+        table.add_row(key, _short(value))
+    ctx.console.print(table, markup=False, highlight=False)
+
+
+def _short(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _saved_spec(workdir: Path | None):

@@ -181,12 +181,13 @@ bool {name}(float *raw) {{
 
 def host_predictions(facts: ModelFacts, features: FeatureFacts, raw: np.ndarray) -> np.ndarray:
     """argmax of the int8 .tflite in LiteRT on the raw vectors, scaled and quantized as the board does."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     x = features.to_model(np.asarray(raw, np.float32))
     r = (x / np.float32(facts.input_scale)).astype(np.float32)
     q = np.clip(np.sign(r) * np.floor(np.abs(r) + 0.5) + facts.input_zero_point, -128, 127).astype(np.int8)
-    interp = Interpreter(model_path=str(facts.tflite))
+    interp = Interpreter(model_path=str(facts.tflite),  # built-in kernels, as the convert checks use
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     interp.allocate_tensors()
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     preds = []
