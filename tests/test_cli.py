@@ -201,3 +201,14 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path, scripted):
     record = json.loads((run_dir / "attempts/data-operations/01/attempt.json").read_text())
     assert record["status"] == "interrupted"
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
+
+
+def test_help_shows_every_default_an_option_names():
+    import typer.main
+
+    from tinyml_autopilot.cli import app
+
+    for name, command in typer.main.get_command(app).commands.items():
+        named = [p.name for p in command.params if "default:" in (getattr(p, "help", None) or "")]
+        shown = cli(name, "--help", env={"COLUMNS": "400"}).stdout
+        assert shown.count("[default:") >= len(named), (name, named)

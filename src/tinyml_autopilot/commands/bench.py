@@ -25,12 +25,12 @@ from .common import (
 )
 
 Stage = Annotated[str | None, typer.Option("--stage", help="data | train | convert | sketch | all")]
-Runs = Annotated[int | None, typer.Option("--runs", help="runs per model [default: 30]")]
+Runs = Annotated[int | None, typer.Option("--runs", help="runs per model \\[default: 30]")]
 Models = Annotated[list[str] | None, typer.Option(
-    "--llm", help="PROVIDER/MODEL to bench; repeat to compare models [default: offline]")]
-Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="runs at the same time [default: 1]")]
+    "--llm", help="PROVIDER/MODEL to bench; repeat to compare models \\[default: offline]")]
+Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="runs at the same time \\[default: 1]")]
 Timeout = Annotated[float | None, typer.Option("--timeout", help="seconds before a run counts as crashed "
-                                                                  "[default: 3600]")]
+                                                                  "\\[default: 3600]")]
 StageArgs = Annotated[str | None, typer.Option("--stage-args", help="more options for every benched run, "
                                                                  "e.g. '--epochs 5'")]
 BenchResume = Annotated[Path | None, typer.Option("--resume", help="continue this bench folder "

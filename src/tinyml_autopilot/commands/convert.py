@@ -23,11 +23,11 @@ from .common import (
 )
 
 Model = Annotated[Path | None, typer.Option("--model", help="Keras .keras/.h5 file or SavedModel folder")]
-Quant = Annotated[str | None, typer.Option("--quant", help="float32 | float16 | dynamic | int8 [default: int8]")]
+Quant = Annotated[str | None, typer.Option("--quant", help="float32 | float16 | dynamic | int8 \\[default: int8]")]
 RepData = Annotated[Path | None, typer.Option("--rep-data", help="representative samples as the model takes them "
                                               "(scaled): NPZ (array X) or CSV of numeric columns")]
 Tolerance = Annotated[float | None, typer.Option("--tolerance", help="allowed accuracy drop in points, converted vs "
-                                                "original on the test split [default: 2]")]
+                                                "original on the test split \\[default: 2]")]
 Emit = Annotated[str | None, typer.Option("--emit", help="'c': also write the portable C runtime (artifacts/c)")]
 Check = Annotated[Path | None, typer.Option("--check", help="only run the checks on this .tflite file")]
 

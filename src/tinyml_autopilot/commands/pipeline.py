@@ -31,7 +31,7 @@ from .common import (
 Window = Annotated[int | None, typer.Option("--window", help="samples per window (time series)")]
 Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz")]
 Stride = Annotated[int | None, typer.Option("--stride", help="samples between window starts (time series)")]
-Epochs = Annotated[int | None, typer.Option("--epochs", help="training epochs [default: the train stage's]")]
+Epochs = Annotated[int | None, typer.Option("--epochs", help="training epochs \\[default: the train stage's]")]
 DEMO_BOARD = "uno"
 
 

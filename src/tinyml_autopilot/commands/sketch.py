@@ -25,8 +25,8 @@ from .common import (
 
 Name = Annotated[str | None, typer.Option("--name", help="application name (also the sketch folder name)")]
 Sensor = Annotated[str | None, typer.Option("--sensor", help="imu | serial | any sensor id of the board")]
-Output = Annotated[str | None, typer.Option("--output", help="serial | led | ble [default: serial]")]
-Runtime = Annotated[str | None, typer.Option("--runtime", help="portable-c | tflm [default: the board's]")]
+Output = Annotated[str | None, typer.Option("--output", help="serial | led | ble \\[default: serial]")]
+Runtime = Annotated[str | None, typer.Option("--runtime", help="portable-c | tflm \\[default: the board's]")]
 SpecFile = Annotated[Path | None, typer.Option("--spec-file", help="JSON application spec to use (overrides fields)")]
 Model = Annotated[Path | None, typer.Option("--model", help="int8 .tflite model (instead of --data)")]
 Labels = Annotated[str | None, typer.Option("--labels", help="class names in output order: a,b,c")]

@@ -24,7 +24,7 @@ from .common import (
 
 FlashKB = Annotated[float | None, typer.Option("--flash-kb", help="flash for the model in KB (overrides the board)")]
 RamKB = Annotated[float | None, typer.Option("--ram-kb", help="RAM for the tensor arena in KB (overrides the board)")]
-Epochs = Annotated[int | None, typer.Option("--epochs", help="upper bound on training epochs [default: 60]")]
+Epochs = Annotated[int | None, typer.Option("--epochs", help="upper bound on training epochs \\[default: 60]")]
 
 
 def command(
