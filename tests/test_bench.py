@@ -129,12 +129,16 @@ def test_bench_refuses_bad_options_with_one_line_before_writing_anything(tmp_pat
 
 
 def test_offline_bench_on_the_bundled_data_needs_no_arguments_but_the_stage(tmp_path):
-    summary = bench("--stage", "data", "--runs", "2", "--jobs", "2", "--out", str(tmp_path), "--json", cwd=tmp_path)
+    (tmp_path / "bench.toml").write_text(f'max_attempts = 2\nout = "{tmp_path / "out"}"\n')
+    summary = bench("--stage", "data", "--runs", "2", "--jobs", "2", "--config", "bench.toml", "--json", cwd=tmp_path)
     (row,) = summary["summary"]
     records = [json.loads(p.read_text()) for p in Path(summary["bench_dir"]).glob("runs/*/*/*/bench_run.json")]
     why = [(r["status"], r["crash_reason"], (r["result"] or {}).get("message")) for r in records]
     assert (row["stage"], row["model"], row["runs"], row["successes"]) == ("data", "offline", 2, 2), why
     assert (Path(summary["files"]["summary_csv"]).parents[1] / "demo-data" / "wave.csv").is_file()
+    assert Path(summary["bench_dir"]).parent == tmp_path / "out"  # the config file's out, and every run read it
+    saved = [json.loads(p.read_text()) for p in Path(summary["bench_dir"]).glob("runs/data/offline/*/*/inputs.json")]
+    assert len(saved) == 2 and all(s["settings"]["max_attempts"] == 2 for s in saved)
 
 
 def sketch_replies(spec: str, good: str) -> Callable[[dict], str]:

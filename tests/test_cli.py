@@ -113,6 +113,8 @@ def test_runs_lists_and_shows(tmp_path):
     assert record["status"] == "ok" and record["attempt_records"]["attempts/t/01"]["error"] == "boom"
     missing = cli("runs", "nope", "--out", str(tmp_path / "runs"))
     assert missing.returncode == 2 and "no run folder 'nope'" in missing.stderr
+    configured = cli("runs", "--json", cwd=tmp_path, env={"TINYML_OUT": str(tmp_path / "runs")})
+    assert [r["run"] for r in json.loads(configured.stdout)] == [run.dir.name]  # the configured out, not ./runs
 
 
 def test_resume_reuses_the_saved_arguments(tmp_path):
@@ -212,3 +214,13 @@ def test_help_shows_every_default_an_option_names():
         named = [p.name for p in command.params if "default:" in (getattr(p, "help", None) or "")]
         shown = cli(name, "--help", env={"COLUMNS": "400"}).stdout
         assert shown.count("[default:") >= len(named), (name, named)
+
+
+def test_a_misspelled_board_field_is_refused():
+    from pydantic import ValidationError
+
+    from tinyml_autopilot.boards import Board, catalogue
+
+    entry = catalogue()["uno"].model_dump() | {"simulater": "simavr"}
+    with pytest.raises(ValidationError, match="simulater"):
+        Board(**entry)

@@ -41,6 +41,7 @@ class BenchConfig:
     label: str | None = None
     api_base: str | None = None
     max_attempts: int | None = None
+    config: str | None = None  # a settings file every benched run reads (--config)
     timeout_s: float = 3600.0
     extra: dict[str, list[str]] = field(default_factory=dict)  # command -> extra arguments of the benched runs
 
@@ -56,6 +57,8 @@ class BenchConfig:
             raise UserError(f"--timeout {self.timeout_s:g}: give the seconds a run may take, more than 0")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise UserError("--max-attempts must be at least 1")
+        if self.config is not None and not Path(self.config).is_file():
+            raise UserError(f"config file {self.config} not found: check --config")
         if not data:
             return
         if not self.data:
@@ -107,6 +110,7 @@ def stage_args(stage: str, config: BenchConfig, data: str, model: str, out: Path
     takes = options_of(name)
     wanted = {"board": config.board, "description": config.description, "label": config.label,
               "api_base": config.api_base if model != "offline" else None, "max_attempts": config.max_attempts,
+              "config": config.config,
               "emit": "c" if name == "convert" and config.board and _portable_c(config.board) else None}
     for key, value in wanted.items():
         if value is not None and key in takes:

@@ -6,12 +6,14 @@ from functools import cache
 from importlib import resources
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from ..errors import UserError
 
 
 class Sensor(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelled catalogue field is an error
+
     id: str
     kind: str  # imu, microphone, colour, temperature, humidity, pressure, ...
     part: str
@@ -22,6 +24,8 @@ class Sensor(BaseModel):
 
 
 class Board(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: str
     name: str
     fqbn: str

@@ -13,6 +13,7 @@ from rich.markup import escape
 from .common import (
     ApiBase,
     Board,
+    Config,
     Data,
     Debug,
     Description,
@@ -21,6 +22,7 @@ from .common import (
     MaxAttempts,
     Out,
     console,
+    settings_from,
     setup_logging,
 )
 
@@ -51,6 +53,7 @@ def command(
     max_attempts: MaxAttempts = None,
     timeout: Timeout = None,
     out: Out = None,
+    config_file: Config = None,
     resume: BenchResume = None,
     json_out: Json = False,
     debug: Debug = False,
@@ -62,7 +65,8 @@ def command(
     setup_logging(debug)
     extra = _split(stage_args) if stage_args else None
     given = {"runs": runs, "jobs": jobs, "data": str(data) if data else None, "board": board,
-             "description": description, "api_base": api_base, "max_attempts": max_attempts, "timeout_s": timeout}
+             "description": description, "api_base": api_base, "max_attempts": max_attempts, "timeout_s": timeout,
+             "config": str(config_file.resolve()) if config_file else None}
     if llm:
         given["models"] = list(llm)
     if label:
@@ -82,7 +86,7 @@ def command(
             given.update(data="(bundled demo data)", label="file name", board=given.get("board", "uno"))
         config = BenchConfig(stage=stage, models=given.pop("models", ["offline"]), **given)
         config.validate(data=not bundled)  # before the bench folder is made
-        bench_dir = new_bench_dir(out or Path("runs"), stage)
+        bench_dir = new_bench_dir(out or settings_from(config_file).out, stage)
         if bundled:
             from ..data import DEMO_OPTIONS, demo_dataset
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from ..errors import UserError
-from .common import Json, Out, console
+from .common import Json, Out, console, settings_from
 
 
 def command(
@@ -23,7 +23,7 @@ def command(
 ) -> None:
     from ..runs import list_runs
 
-    folder = out or Path("runs")
+    folder = out or settings_from(None).out  # --out, else the configured out (TINYML_OUT, config file)
     if run is None:
         rows = list_runs(folder)
         if json_out:
