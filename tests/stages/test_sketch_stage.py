@@ -244,6 +244,19 @@ def test_check_mode_copes_with_misnamed_and_empty_sketch_folders(tmp_path, offli
         sketch.run(ctx_for(offline_settings), data=fm.convert_run(), board="uno", check=empty)
 
 
+@needs_avr
+def test_check_mode_without_a_feature_spec_compiles_but_does_not_simulate(tmp_path):
+    """Without the spec the right inputs are unknown: a scaling sketch would differ from an unscaled host."""
+    folder = _portable_sketch(tmp_path / "user", fm.render("good_portable.ino"))
+    res = cli("--check", str(folder), "--model", str(fm.convert_run() / "artifacts" / "model.tflite"),
+              "--labels", "idle,walk,run", "--board", "uno", "--json", "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    out = json.loads(res.stdout)
+    assert res.returncode == 0 and out["findings"] == [], res.stderr
+    assert (out["verdicts"]["compile"], out["verdicts"]["simulation"]) == ("passed", "not simulated")
+    assert "not simulated: no feature spec" in out["message"] and "compiled but not simulated" in res.stderr
+    assert "no LLM configured" not in res.stderr  # the linter asks no LLM
+
+
 def test_check_mode_with_model_and_labels_reports_findings_and_exits_1(tmp_path):
     folder = fm.sketch_folder(tmp_path, "user_sketch", fm.render("good_tflm.ino").replace(
         "MicroMutableOpResolver<2>", "MicroMutableOpResolver<1>"))

@@ -169,9 +169,14 @@ class FeatureFacts:
 
 
 def load_feature_spec(path: Path | None, facts: ModelFacts) -> FeatureFacts:
-    """The feature spec's channels, window and scaling; without one, identity scaling."""
+    """The feature spec's channels, window and scaling; without one, identity scaling and the shape
+    the model's input gives: [1, window, channels] is a time series, anything else one reading."""
     size = facts.input_size
     if path is None:
+        shape = facts.input_shape
+        if len(shape) == 3 and shape[1] > 1:
+            return FeatureFacts("timeseries", [f"ch{i}" for i in range(shape[2])], shape[1], None,
+                                Scaling("none", [], []))
         return FeatureFacts("tabular", [f"x{i}" for i in range(size)], 1, None, Scaling("none", [], []))
     path = Path(path)
     if not path.is_file():

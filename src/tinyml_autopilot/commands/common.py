@@ -74,7 +74,7 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
         _inputs_exist(inputs)
         settings = settings_from(config, **flags)
         model = get_model(settings)
-        if model.offline and not settings.llm:
+        if model.offline and not settings.llm and not inputs.get("check"):  # --check asks no LLM
             logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
         run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
         run.observers.append(AttemptPrinter(console))

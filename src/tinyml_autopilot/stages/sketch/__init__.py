@@ -29,9 +29,8 @@ def run(ctx: StageContext, data: Path | None = None, board: str | None = None, n
     inp.name, inp.description = name, description
     inp.sensor, inp.output = (sensor if sensor != "serial" else None), output or "serial"
     if check is not None:
-        unscaled = ("no feature spec given (--spec or --data): the checks and the simulation take the model's "
-                    "inputs as raw, unscaled values") if spec is None and data is None else None
-        return _check_mode(ctx, inp, Path(check), runtime, unscaled)
+        unspecified = spec is None and data is None
+        return _check_mode(ctx, inp, Path(check), runtime, unspecified)
     check_fits(inp)
     from ...errors import UserError
     from .spec import SpecTask, default_spec, merge_spec_file, spec_findings
@@ -151,8 +150,8 @@ def _failed(ctx: StageContext, message: str, summary: dict, verdicts: dict | Non
     return StageResult("sketch", "failed", ctx.run.dir, figures, message)
 
 
-def check_sketch(sketch_dir: Path, inp: Inputs, workdir: Path,
-                 runtime: str | None = None) -> tuple[Evaluation, list[Finding]]:
+def check_sketch(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None = None,
+                 no_simulation: str | None = None) -> tuple[Evaluation, list[Finding]]:
     """Steps 3-5 on a sketch someone else wrote (copied into `workdir`, never changed in place).
     `runtime` forces one; otherwise the sketch's code decides, and the board's runtime when it is unclear."""
     from ...errors import UserError
@@ -174,17 +173,22 @@ def check_sketch(sketch_dir: Path, inp: Inputs, workdir: Path,
         (copy / inos[0].name).rename(copy / f"{name}.ino")
         renamed = (f"{inos[0].name} was checked as {name}.ino: Arduino requires the main file to be named like "
                    f"its folder ({name}/{name}.ino); rename it before opening the sketch in the IDE")
-    ev = evaluate(copy, inp, Path(workdir), runtime, run_all=True)
+    ev = evaluate(copy, inp, Path(workdir), runtime, run_all=True, no_simulation=no_simulation)
     if renamed:
         ev.report.notes.insert(0, renamed)
     return ev, ev.findings()
 
 
+NO_SPEC = "no feature spec (--spec feature_spec.json or --data CONVERT_RUN), so what the model must be fed is unknown"
+
+
 def _check_mode(ctx: StageContext, inp: Inputs, folder: Path, runtime: str | None = None,
-                note: str | None = None) -> StageResult:
-    ev, findings = check_sketch(folder, inp, ctx.run.path("check", ".keep").parent, runtime)
-    if note:
-        ev.report.notes.append(note)
+                unspecified: bool = False) -> StageResult:
+    ev, findings = check_sketch(folder, inp, ctx.run.path("check", ".keep").parent, runtime,
+                                no_simulation=NO_SPEC if unspecified else None)
+    if unspecified:
+        ev.report.notes.append(f"{NO_SPEC}: the checks take the model's inputs as raw, unscaled values and the "
+                               "sketch is compiled but not simulated")
     verdicts = ev.verdicts()
     ctx.run.write_json("verdicts.json", verdicts)
     ctx.run.write_json("findings.json", [f.__dict__ for f in findings])

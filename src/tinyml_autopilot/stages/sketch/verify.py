@@ -52,7 +52,8 @@ def static_checks(sketch_dir: Path, inp: Inputs, runtime: str | None = None) -> 
 
 
 def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None = None,
-             run_all: bool = False) -> Evaluation:
+             run_all: bool = False, no_simulation: str | None = None) -> Evaluation:
+    """`no_simulation`: why the compiled sketch is not run (its verdict says so, never "passed")."""
     ev = Evaluation(static_checks(sketch_dir, inp, runtime))
     if ev.report.findings and not run_all:
         return ev
@@ -60,6 +61,9 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
     if ev.compile.status != "passed" or budget_problems(ev.compile):
         if ev.compile.status == "not compiled":
             ev.sim = SimVerdict("not simulated", "not simulated: the sketch was not compiled")
+        return ev
+    if no_simulation:
+        ev.sim = SimVerdict("not simulated", f"not simulated: {no_simulation}")
         return ev
     ev.sim = simulate(sketch_dir, inp.board, workdir, inp.facts, inp.features, inp.test_vectors(),
                       ev.compile.flash_bytes, markers_required=not run_all)
