@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..secrets import redact
 
 console = Console(stderr=True)
@@ -79,8 +78,14 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
         run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
         run.observers.append(AttemptPrinter(console))
         ctx = StageContext(settings=settings, model=model, run=run, console=console)
-        with interrupted_note(run.dir, stage):
-            result = runner(ctx, **inputs)
+        result = runner(ctx, **inputs)
+    except KeyboardInterrupt:
+        if run is None:
+            raise
+        stop = Interrupted(f"{run.dir} keeps what was done; continue with "
+                           f"`tinyml-autopilot {stage} --resume {run.dir}`")
+        _stopped(stage, run, stop, json_out)
+        raise stop from None
     except Exception as err:
         _stopped(stage, run, err, json_out)
         raise
@@ -99,22 +104,8 @@ def _inputs_exist(inputs: dict[str, Any]) -> None:
             raise UserError(f"{value} does not exist: check --{key.replace('_', '-')}")
 
 
-@contextlib.contextmanager
-def interrupted_note(run_dir: Path, command: str) -> Iterator[None]:
-    """On Ctrl-C: tell the user which folder keeps the work and how to continue it (exit 130)."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        from ..errors import Interrupted
-
-        raise Interrupted(f"{run_dir} keeps what was done; continue with "
-                          f"`tinyml-autopilot {command} --resume {run_dir}`") from None
-
-
 def _stopped(stage: str, run: Any, err: Exception, json_out: bool) -> None:
     """A stage stopped by an error or Ctrl-C still closes its run record; --json still prints one object."""
-    from ..errors import Interrupted
-
     if isinstance(err, typer.Exit):
         return
     status = "interrupted" if isinstance(err, Interrupted) else "error"

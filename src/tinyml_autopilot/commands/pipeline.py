@@ -144,12 +144,11 @@ def show_summary(run_dir: Path, result: Any) -> None:
 
 def _memory_line(f: dict[str, Any]) -> str:
     """Model and arena bytes; for the portable C runtime, beside what the .tflite and TFLM would take."""
-    line = f"model {_fmt(f.get('model_bytes'), ',')} B, arena {_fmt(f.get('arena_bytes'), ',')} B"
-    if f.get("tflite_bytes") is not None:
-        line = (f"model {_fmt(f.get('model_bytes'), ',')} B as C (.tflite {_fmt(f['tflite_bytes'], ',')} B), "
-                f"arena {_fmt(f.get('arena_bytes'), ',')} B (TFLite Micro would need "
-                f"{_fmt(f.get('tflm_arena_bytes'), ',')} B)")
-    return line
+    model, arena = _fmt(f.get("model_bytes"), ","), _fmt(f.get("arena_bytes"), ",")
+    if f.get("tflite_bytes") is None:
+        return f"model {model} B, arena {arena} B"
+    return (f"model {model} B as C (.tflite {_fmt(f['tflite_bytes'], ',')} B), arena {arena} B "
+            f"(TFLite Micro would need {_fmt(f.get('tflm_arena_bytes'), ',')} B)")
 
 
 def _fmt(value: Any, spec: str) -> str:

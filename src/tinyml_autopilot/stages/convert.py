@@ -168,8 +168,6 @@ def publish(ctx: StageContext, path: Path, quant: str, processed: Processed | No
     c_dir = run_.dir / "artifacts" / "c" if emit == "c" else None  # created only when the C is written
     report = device_checks(path, info, quant, board, c_dir)
     findings = [*(findings or []), *report.findings]
-    if any(f.check == "tflm_ops" for f in findings):  # the arena probe only repeats the missing op
-        findings = [f for f in findings if not (f.check == "arena" and "Didn't find op" in f.message)]
     labels = processed.labels if processed else None
     card = model_card(info, quant, labels, report.arena_bytes, float_acc, converted_acc, board,
                       c_arena_bytes=report.c_arena_bytes, c_weights_bytes=report.c_weights_bytes,

@@ -35,7 +35,9 @@ def device_checks(path: Path, info: tflite.ModelInfo, quant: str, board_id: str 
     runtime = _runtime(board_id)
     if arena.error:
         # float16 / hybrid models are valid TFLite that TFLM cannot run: fatal only when a TFLM target needs it
-        if quant in ("float16", "dynamic") and runtime == "tflm":
+        if tflite.op_findings(info):  # the probe failed on an op TFLM lacks: the tflm_ops finding says so
+            report.notes.append(arena.error)
+        elif quant in ("float16", "dynamic") and runtime == "tflm":
             report.findings.append(Finding("arena", f"{board_id} runs TensorFlow Lite Micro, which cannot run "
                                            f"{quant} models ({arena.error}): convert with --quant int8 or float32"))
         elif quant == "int8" or runtime == "tflm":

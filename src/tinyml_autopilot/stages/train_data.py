@@ -155,17 +155,9 @@ def _read_rep(path: Path) -> np.ndarray:
             import pandas as pd
 
             frame = pd.read_csv(path)
-            if all(_is_number(name) for name in frame.columns):  # no header line: the first row is data
+            if pd.to_numeric(frame.columns, errors="coerce").notna().all():  # no header: the first row is data
                 frame = pd.read_csv(path, header=None)
             return frame.select_dtypes("number").to_numpy(np.float32)
     except (ValueError, OSError, KeyError, IndexError) as err:
         raise UserError(f"cannot read {path} ({err}): --rep-data takes an .npz with X or a numeric CSV") from err
     raise UserError(f"{path}: --rep-data takes an .npz (array X) or a .csv of numeric columns")
-
-
-def _is_number(text: object) -> bool:
-    try:
-        float(str(text))
-    except ValueError:
-        return False
-    return True
