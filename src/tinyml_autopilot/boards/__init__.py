@@ -6,7 +6,7 @@ from functools import cache
 from importlib import resources
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import UserError
 
@@ -52,7 +52,16 @@ class Board(BaseModel):
 @cache
 def catalogue() -> dict[str, Board]:
     text = resources.files(__package__).joinpath("catalogue.yaml").read_text()
-    return {entry["id"]: Board(**entry) for entry in yaml.safe_load(text)["boards"]}
+    boards = {}
+    for entry in yaml.safe_load(text)["boards"]:
+        try:
+            boards[entry["id"]] = Board(**entry)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise UserError(f"boards/catalogue.yaml, board {entry.get('id')!r}: {where}: {first['msg']} "
+                            "(fields are those of Board in boards/__init__.py)") from err
+    return boards
 
 
 def get_board(board_id: str) -> Board:
