@@ -8,9 +8,9 @@ import pytest
 from stages.sketch_fixtures import fixture_model as fm
 
 from tinyml_autopilot.boards import get_board
-from tinyml_autopilot.checks.sketch_contract import lint_folder
-from tinyml_autopilot.checks.sketch_facts import load_facts, load_feature_spec
-from tinyml_autopilot.checks.sketch_source import evaluate, strip_source
+from tinyml_autopilot.checks.sketch import lint_folder, load_facts, load_feature_spec
+from tinyml_autopilot.checks.sketch.reader import evaluate_text as evaluate
+from tinyml_autopilot.checks.sketch.units import read_unit
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def test_constant_expressions_are_evaluated_safely():
     assert evaluate("__import__('os')", consts) is None
     assert evaluate("UNKNOWN * 2", consts) is None
     assert evaluate("1 << 64", consts) == 2 ** 64 and evaluate("1 << 65", consts) is None
-    code, strings = strip_source('int a = 1; // b = 2\nchar *s = "x // y"; /* c */')
-    assert "b = 2" not in code and "x // y" not in code and '"x // y"' in strings
+    unit = read_unit("a.ino", 'int a = 1; // b = 2\nchar *s = "x // y"; /* c */')
+    assert "b = 2" not in unit.code and "x // y" not in unit.code and '"x // y"' in unit.text
 
 
 def test_huge_constant_expressions_give_up_quickly():
@@ -145,8 +145,8 @@ def test_portable_c_sketch_on_uno(tmp_path, facts):
 HAND_WRITTEN = [("good_tflm.ino", "nano33ble"), ("chirale_xxd.ino", "nano33ble"),
                 ("examples_inline.ino", "nano33ble"), ("multifile.ino", "esp32"),
                 ("tinymlx_addbuiltin.ino", "nano33ble_tinymlx"), ("errorreporter_tflm.ino", "nano33ble_tinymlx")]
-LOOKED_AT = {"includes", "api", "model_symbols", "ops_registered", "resolver_count", "arena_size", "quantization",
-             "label_count", "feature_scaling", "budget"}
+LOOKED_AT = {"includes", "syntax", "api", "model_symbols", "ops_registered", "resolver_count", "arena_size",
+             "quantization", "label_count", "feature_scaling", "budget"}
 
 
 @pytest.mark.parametrize(("fixture", "board"), HAND_WRITTEN)
@@ -251,7 +251,7 @@ def test_string_tables_that_are_not_labels_are_left_alone(tmp_path, facts):
 
 
 def test_resolver_method_names_follow_tflite_micro():
-    from tinyml_autopilot.checks.sketch_api import resolver_method
+    from tinyml_autopilot.checks.sketch.libraries import resolver_method
 
     names = {op: resolver_method(op) for op in ("FULLY_CONNECTED", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "PADV2",
                                                 "CUMSUM", "SELECT_V2", "SPACE_TO_BATCH_ND", "BATCH_MATMUL")}

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...boards import Board
-from ...checks.sketch_facts import FeatureFacts, ModelFacts
+from ...checks.sketch import FeatureFacts, ModelFacts
 from ...secrets import redact
 
 ACQUIRE = re.compile(r"^[^\n]*TINYML_ACQUIRE_BEGIN[^\n]*\n(.*?)^[^\n]*TINYML_ACQUIRE_END[^\n]*$", re.S | re.M)
@@ -69,7 +69,7 @@ def compile_for(sketch_dir: Path, board: Board, build_dir: Path) -> CompileVerdi
 
 def _missing_library(log: str, board: Board) -> str | None:
     """A library the board entry names (TFLite Micro, its sensors, BLE) that is not installed."""
-    from ...checks.sketch_api import TFLM_LIBRARIES, sensor_headers
+    from ...checks.sketch.libraries import TFLM_LIBRARIES, sensor_headers
 
     known = sensor_headers(board) | {"ArduinoBLE.h": "ArduinoBLE"}
     if board.tflm_library in TFLM_LIBRARIES:

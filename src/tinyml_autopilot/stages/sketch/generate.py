@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ...checks import sketch_api as api
+from ...checks.sketch import libraries as api
 from ...loop import CheckFailed, ExecutionFailed
 from ...prompts import render
 from ..convert_output import HEADER, SYMBOL, write_c_array

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ...boards import Board, get_board
-from ...checks.sketch_facts import FeatureFacts, ModelFacts, load_facts, load_feature_spec, measure_arena
+from ...checks.sketch import FeatureFacts, ModelFacts, load_facts, load_feature_spec, measure_arena
 from ...errors import UserError
 from ...runs import read_output
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...checks.sketch_contract import ContractReport, check_contract
-from ...checks.sketch_source import read_sketch
+from ...checks.sketch import ContractReport, check_contract, read_sketch
 from ...loop import Finding
 from .compile import CompileVerdict, SimVerdict, budget_problems, compile_for, simulate
 from .inputs import Inputs

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from ...errors import UserError
 
 ARENA_MARGIN = 1.25  # measured on the host (64-bit pointers): a safe bound for 32-bit boards
 _ARENA_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
@@ -62,7 +62,7 @@ class ModelFacts:
 
 def load_facts(tflite: Path, card: Path | None = None, labels: list[str] | None = None) -> ModelFacts:
     """Facts from the .tflite, completed (and overridden) by a model card when given."""
-    from ..cruntime.parser import parse_tflite
+    from ...cruntime.parser import parse_tflite
 
     tflite = Path(tflite)
     if not tflite.is_file():

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
 
-from ..loop import Finding
-from .sketch_source import IDENT
+from ...loop import Finding
+from .tensors import tensor_names, tensor_type_findings
+from .types import Context, Result
 
-if TYPE_CHECKING:
-    from .sketch_contract import Context, Result
+IDENT = r"[A-Za-z_]\w*"
 
 REL_TOL = 1e-3  # constants printed with ~4 significant digits still pass
 _NOT_QUANT = re.compile(r"feat|std|mean|offset|norm|raw|sensor|adc|min|max|range|acc|gyro|mag|volt|"
@@ -21,35 +20,16 @@ def close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
 
 
-def _tensor_vars(code: str, which: str) -> set[str]:
-    names = set(re.findall(rf"\b({IDENT})\s*=\s*[\w.>\-]*?(?:->|\.)\s*{which}\s*\(", code))
-    return names | {which}
-
-
 def check_quantization(ctx: Context) -> Result:
-    s, f, found = ctx.sketch, ctx.facts, []
-    code = s.code
+    s, f = ctx.sketch, ctx.facts
+    found = tensor_type_findings(ctx)
     if f.input_dtype != "int8":
-        return [], f"model input is {f.input_dtype}: nothing to quantize"
-    rx = r"\bdata\s*\.\s*uint8\b|\bkTfLiteUInt8\b"
-    if re.search(rx, code):
-        found.append(Finding("quantization", "the model's tensors are int8 (TFLite Micro no longer supports "
-                                             "uint8): use data.int8", s.lines(rx)))
-    for which in ("input", "output"):
-        for var in _tensor_vars(code, which):
-            rx = rf"\b{re.escape(var)}\s*->\s*data\s*\.\s*f\b"
-            if re.search(rx, code):
-                found.append(Finding("quantization", f"{var}->data.f treats the int8 {which} tensor as float: "
-                                                     f"{'quantize into' if which == 'input' else 'read'} "
-                                                     f"{var}->data.int8", s.lines(rx)))
-        rx = rf"\b{which}\s*\(\s*\w*\s*\)\s*->\s*data\s*\.\s*f\b|\btyped_{which}_tensor\s*<\s*float\s*>"
-        if re.search(rx, code):
-            found.append(Finding("quantization", f"the int8 {which} tensor is used as float "
-                                                 f"({which}(0)->data.f / typed_{which}_tensor<float>): use "
-                                                 f"data.int8 with the model's scale and zero point", s.lines(rx)))
+        return found, f"model input is {f.input_dtype}: nothing to quantize; tensor types match the model"
+    code = s.code
     found += _constants(ctx)
     # the input tensor's own params: reading only the output's does not quantize the input
-    tensor = "|".join([re.escape(v) for v in _tensor_vars(code, "input")] + [r"input\s*\(\s*\w*\s*\)"])
+    names = [re.escape(n) for n, w in tensor_names(s).items() if w == "input"] + ["input"]
+    tensor = "|".join(names + [r"input\s*\(\s*\w*\s*\)"])
     runtime_params = all(re.search(rf"(?:\b{tensor})\s*->\s*params\s*\.\s*{field}", code)
                          for field in ("scale", "zero_point"))
     helpers = bool(re.search(rf"\b{IDENT}_quantize_input\s*\(", code))
