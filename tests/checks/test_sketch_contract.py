@@ -91,7 +91,7 @@ def test_wrong_rev_imu_library_is_named(tmp_path, facts):
                                               "#include \"model_data.h\"\n#include <Arduino_LSM9DS1.h>")
     report = lint(tmp_path, facts, text, "nano33ble_rev2")
     assert checks_failed(report) == {"includes"}
-    assert "LSM9DS1 on Arduino Nano 33 BLE / BLE Sense (Rev1)" in report.findings[0].message
+    assert "LSM9DS1 on Arduino Nano 33 BLE Sense (Rev1)" in report.findings[0].message
     assert "Arduino_BMI270_BMM150.h" in report.findings[0].message
 
 

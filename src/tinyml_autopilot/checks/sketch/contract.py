@@ -16,7 +16,7 @@ from .facts import FeatureFacts, ModelFacts
 from .model import check_model_symbols
 from .reader import Sketch, read_sketch
 from .resources import check_arena, check_budget, check_ops, check_resolver_count
-from .rules import check_api, check_includes, check_syntax
+from .rules import check_api, check_includes, check_syntax, is_fatal
 from .types import Context, ContractReport, Result
 from .values import check_label_count, check_quantization, check_scaling
 
@@ -61,9 +61,9 @@ def check_contract(sketch: Sketch, facts: ModelFacts, board: Board, features: Fe
 
 
 def _order(f) -> tuple[int, int]:
-    if f.check == "includes":
+    if is_fatal(f):
         return (0, 0)
-    if f.check in _COMPILE:
+    if f.check in _COMPILE or f.check == "includes":
         return (1, min(f.lines) if f.lines else 1 << 30)
     return (2, 0)
 

@@ -4,7 +4,9 @@ and the feature spec's scaling. Read from the model card when there is one, else
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -116,14 +118,37 @@ interp.print_allocations()
 
 
 def measure_arena(tflite: Path, timeout: float = 120) -> int | None:
-    """The arena TFLite Micro allocates for this model, measured in a child process."""
+    """The arena TFLite Micro allocates for this model, measured once per model in a child process and
+    kept by the model's hash (in this process and under ~/.cache/tinyml-autopilot/arena)."""
+    data = Path(tflite).read_bytes()
+    key = hashlib.sha256(data).hexdigest()
+    if key in _ARENAS:
+        return _ARENAS[key]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinyml-autopilot" / "arena"
+    cached = cache / f"{key}.json"
+    try:
+        _ARENAS[key] = int(json.loads(cached.read_text())["arena_bytes"])
+        return _ARENAS[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     try:
         proc = subprocess.run([sys.executable, "-c", _PROBE, str(tflite)], capture_output=True,
                               text=True, timeout=timeout)
     except (subprocess.TimeoutExpired, OSError):
         return None
     m = _ARENA_TOTAL.search(proc.stderr + proc.stdout)
-    return int(m.group(1)) if m else None
+    if not m:
+        return None
+    _ARENAS[key] = int(m.group(1))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps({"arena_bytes": _ARENAS[key]}))
+    except OSError:
+        pass  # a read-only home: measured again next run
+    return _ARENAS[key]
+
+
+_ARENAS: dict[str, int] = {}
 
 
 @dataclass

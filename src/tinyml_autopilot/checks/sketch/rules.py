@@ -21,6 +21,15 @@ _TINYMLX_HINT = ("; if the sketch is built with Harvard_TinyMLx (TFLite Micro 2.
 _TFLM_USE = re.compile(r"\btflite\s*::|\bTfLite[A-Z]\w*\b")
 
 
+# Include findings the compiler stops on at once (a missing file); the others are errors at a line.
+_FATAL = ("reaches outside", "is not the header of", "not in the sketch folder", "does not exist in",
+          "before the tensorflow", "is the library of", "does not build for")
+
+
+def is_fatal(f) -> bool:
+    return f.check == "includes" and any(p in f.message for p in _FATAL)
+
+
 def _lines(ctx: Context, path: str) -> list[int]:
     return [i.line for i in ctx.sketch.includes() if i.path == path and i.file == ctx.sketch.main]
 
@@ -32,6 +41,8 @@ def check_includes(ctx: Context) -> Result:
     known_libs = {lib.header for lib in libs.libraries().values()} | set(libs.sensor_headers(ctx.board))
     for inc in s.includes():
         path, lines = inc.path, _lines(ctx, inc.path)
+        if inc.conditional:
+            continue  # one branch of an #if: the compiler picks one per board
         if inc.quoted and (path.startswith("/") or ".." in Path(path).parts):
             found.append(finding("includes", f'#include "{path}" reaches outside the sketch folder: keep every '
                                              "file the sketch includes inside its folder", lines))
@@ -48,7 +59,7 @@ def check_includes(ctx: Context) -> Result:
                                  lines))
     foreign, own = libs.foreign_sensor_headers(ctx.board), libs.sensor_headers(ctx.board)
     for inc in s.includes():
-        if inc.path in foreign:
+        if inc.path in foreign and not inc.conditional:
             have = ", ".join(f"{h} ({lib})" for h, lib in own.items()) or "no on-board sensor library"
             found.append(finding("includes", f"<{inc.path}> is the library of the {foreign[inc.path]}; "
                                              f"{ctx.board.name} has {have}", _lines(ctx, inc.path)))

@@ -22,6 +22,7 @@ class Include:
     quoted: bool
     file: str
     line: int
+    conditional: bool = False  # in an #if/#else branch: one board's or library's alternative
 
 
 @dataclass
@@ -109,7 +110,8 @@ def _visit(node: Node, unit: Unit, prefix: list[str], scope: str) -> None:  # no
             path = child.child_by_field_name("path")
             if path is not None:
                 p = text(path)
-                unit.includes.append(Include(p.strip('"<>').strip(), p.startswith('"'), unit.name, line(child)))
+                unit.includes.append(Include(p.strip('"<>').strip(), p.startswith('"'), unit.name, line(child),
+                                             _conditional(child)))
             continue
         if t == "preproc_def":
             value = child.child_by_field_name("value")
@@ -146,6 +148,18 @@ def _visit(node: Node, unit: Unit, prefix: list[str], scope: str) -> None:  # no
         if t == "initializer_list" and child.named_child_count > BIG_LIST:
             continue
         _visit(child, unit, prefix, scope)
+
+
+def _conditional(node: Node) -> bool:
+    """Inside an #if/#ifdef that has an #else/#elif branch (an include guard has none)."""
+    n = node.parent
+    while n is not None:
+        if n.type in ("preproc_else", "preproc_elif", "preproc_elifdef"):
+            return True
+        if n.type in ("preproc_if", "preproc_ifdef") and n.child_by_field_name("alternative") is not None:
+            return True
+        n = n.parent
+    return False
 
 
 def _function_name(fn: Node) -> str:
