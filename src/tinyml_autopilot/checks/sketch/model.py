@@ -56,6 +56,7 @@ def check_model_symbols(ctx: Context) -> Result:
         return [_f(f"no model data in the sketch folder: add {ctx.facts.model_header} and its "
                    f"{ctx.facts.model_header.rsplit('.', 1)[0]}.cc (the .tflite as a C array)")], ""
     found = _own_externs(s, arrays, externs) + _clashes(s, arrays)
+    stale, mapped = [], False
     known = ", ".join(sorted(set(arrays) | set(externs))) or "missing"
     for call in s.calls_named("GetModel"):
         name = _argument_name(call)
@@ -74,7 +75,13 @@ def check_model_symbols(ctx: Context) -> Result:
             continue
         found += _reachable(s, name, arrays, externs, lines)
         if name in arrays:
-            found += _same_model(ctx, arrays[name])
+            other = _same_model(ctx, arrays[name])
+            stale += other
+            mapped = mapped or not other and arrays[name].data is not None
+    if mapped and stale:  # several models (multi-tenant): one of them is the model checked
+        ctx.notes += [f.message for f in stale]
+    else:
+        found += stale
     found += _redefined(s, arrays)
     return found, f"the sketch maps {known}, the model checked" if not found else ""
 

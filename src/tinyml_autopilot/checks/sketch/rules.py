@@ -48,7 +48,8 @@ def check_includes(ctx: Context) -> Result:
                                              "file the sketch includes inside its folder", lines))
         elif inc.quoted and path in folder_files:
             continue  # quoted includes look in the sketch folder first, then in the library paths
-        elif path.startswith(("tensorflow/", "third_party/")) or path in known_libs or path in CORE_HEADERS:
+        elif path.startswith(("tensorflow/", "third_party/")) or path in known_libs or path in CORE_HEADERS \
+                or path in lib_headers:
             continue
         elif _TFLM_NAME.search(path) and ctx.runtime == "tflm":
             top = ctx.lib.header if ctx.lib else "TensorFlowLite.h"
@@ -150,7 +151,8 @@ def check_api(ctx: Context) -> Result:
     for c in ctors:
         n = len(c.args)
         reporter = n >= 5 and "report" in text(c.args[4]).lower()
-        if not era.min_args <= n <= era.max_args or (reporter and not era.error_reporter):
+        allocator = n == 4 and era.error_reporter and text(c.args[2]) not in s.env.sizes  # (model, ops, allocator, er)
+        if not (era.min_args <= n <= era.max_args or allocator) or (reporter and not era.error_reporter):
             found.append(finding("api", f"MicroInterpreter takes {era.min_args} arguments here {era.usage} in "
                                         f"{ctx.library} ({era.title}), not {n}", [c.line] if c.file == s.main else []))
     if re.search(r"\bops\s*::\s*micro\s*::\s*Register_", s.code) and not era.error_reporter:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from .cpp import last_name, line, text, walk
+from .cpp import last_name, line, squash, text, walk
 from .reader import Sketch
 from .types import Context, finding
 
@@ -26,6 +26,23 @@ class Use:
     written: str  # the expression as written
     line: int
     file: str
+    handed: bool = False  # the buffer is handed on (a call argument, a pointer kept): a provider fills it
+    as_int8: bool = False  # the bytes are taken as int8_t (`int8_t s = out->data.uint8[i]`): same bits
+
+
+def _context(n: Node) -> tuple[bool, bool]:
+    p = n.parent
+    if p is not None and p.type == "subscript_expression":
+        p = p.parent
+    if p is None:
+        return False, False
+    if p.type == "cast_expression":
+        return False, squash(text(p.child_by_field_name("type"))) == "int8_t"
+    handed = p.type == "argument_list" or p.type == "init_declarator" or (
+        p.type == "assignment_expression" and p.child_by_field_name("right") == n)
+    as_int8 = p.type == "init_declarator" and p.parent is not None and \
+        squash(text(p.parent.child_by_field_name("type"))) == "int8_t"
+    return handed and not as_int8, as_int8
 
 
 def _which(node: Node | None, names: dict[str, str]) -> str | None:
@@ -42,14 +59,19 @@ def _which(node: Node | None, names: dict[str, str]) -> str | None:
     return None
 
 
-def tensor_names(s: Sketch) -> dict[str, str]:
-    """Variables holding the input/output tensor: `input = interpreter->input(0)` and the like."""
+def tensor_names(s: Sketch, file: str | None = None) -> dict[str, str]:
+    """Variables holding the input/output tensor: `input = interpreter->input(0)` and the like (in one
+    file when given: another file's `input` is another variable)."""
     names: dict[str, str] = {}
     for d in s.decls:
+        if file is not None and d.file != file:
+            continue
         w = _which(d.value, {})
         if w and d.pointer and "TfLiteTensor" in d.type or w and "auto" in d.type:
             names[d.name] = w
     for f in s.files:
+        if file is not None and f.name != file:
+            continue
         for n in walk(f.root, skip=("initializer_list",)):
             if n.type == "assignment_expression":
                 w = _which(n.child_by_field_name("right"), {})
@@ -60,8 +82,9 @@ def tensor_names(s: Sketch) -> dict[str, str]:
 
 def uses(s: Sketch) -> tuple[list[Use], list[Use]]:
     """(member accesses, type tests) of the model's tensors."""
-    names, access, tests = tensor_names(s), [], []
+    access, tests = [], []
     for f in s.files:
+        names = tensor_names(s, f.name)
         for n in walk(f.root, skip=("initializer_list",)):
             if n.type == "field_expression":
                 inner = n.child_by_field_name("argument")
@@ -70,7 +93,7 @@ def uses(s: Sketch) -> tuple[list[Use], list[Use]]:
                         text(inner.child_by_field_name("field")) == "data" and field in CTYPE:
                     w = _which(inner.child_by_field_name("argument"), names)
                     if w:
-                        access.append(Use(w, field, text(n), line(n), f.name))
+                        access.append(Use(w, field, text(n), line(n), f.name, *_context(n)))
             elif n.type in ("template_method", "template_function") and \
                     (name := last_name(n)) in ("typed_input_tensor", "typed_output_tensor"):
                 arg = n.child_by_field_name("arguments")
@@ -88,6 +111,19 @@ def uses(s: Sketch) -> tuple[list[Use], list[Use]]:
     return access, tests
 
 
+def input_handed_on(s: Sketch) -> bool:
+    """The input buffer is given to a provider (camera, audio features) that writes quantized values."""
+    if any(u.tensor == "input" and u.handed and u.member != "f" for u in uses(s)[0]):
+        return True
+    for f in s.files:
+        names = tensor_names(s, f.name)
+        for n in walk(f.root, skip=("initializer_list",)):
+            if n.type == "identifier" and names.get(text(n)) == "input" and n.parent is not None \
+                    and n.parent.type == "argument_list":
+                return True
+    return False
+
+
 def tensor_type_findings(ctx: Context) -> list:
     s, f, found = ctx.sketch, ctx.facts, []
     access, tests = uses(s)
@@ -95,7 +131,7 @@ def tensor_type_findings(ctx: Context) -> list:
         want = MEMBER.get(dtype)
         if want is None:
             continue
-        mine = [u for u in access if u.tensor == tensor]
+        mine = [u for u in access if u.tensor == tensor and not (u.as_int8 and dtype == "int8")]
         if not any(u.member == want for u in mine):
             for member in dict.fromkeys(u.member for u in mine):
                 u = next(x for x in mine if x.member == member)

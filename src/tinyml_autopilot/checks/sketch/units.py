@@ -151,15 +151,22 @@ def _visit(node: Node, unit: Unit, prefix: list[str], scope: str) -> None:  # no
 
 
 def _conditional(node: Node) -> bool:
-    """Inside an #if/#ifdef that has an #else/#elif branch (an include guard has none)."""
+    """Inside an #if/#ifdef/#else (an include guard does not count): built for some boards only."""
     n = node.parent
     while n is not None:
-        if n.type in ("preproc_else", "preproc_elif", "preproc_elifdef"):
+        if n.type in ("preproc_if", "preproc_else", "preproc_elif", "preproc_elifdef"):
             return True
-        if n.type in ("preproc_if", "preproc_ifdef") and n.child_by_field_name("alternative") is not None:
+        if n.type == "preproc_ifdef" and not _guard(n):
             return True
         n = n.parent
     return False
+
+
+def _guard(n: Node) -> bool:
+    """`#ifndef X_H` followed by `#define X_H`."""
+    name = text(n.child_by_field_name("name"))
+    first = next((c for c in n.named_children if c.type not in ("identifier", "comment")), None)
+    return first is not None and first.type == "preproc_def" and text(first.child_by_field_name("name")) == name
 
 
 def _function_name(fn: Node) -> str:
@@ -173,7 +180,14 @@ def _declaration(node: Node, unit: Unit, prefix: list[str], scope: str) -> None:
     quals = {text(c) for c in node.children if c.type in ("storage_class_specifier", "type_qualifier")}
     type_node = node.child_by_field_name("type")
     type_text = text(type_node)
+    macro_attr = _attribute_macro(node)
     for d in node.children_by_field_name("declarator"):
+        if macro_attr is not None and d.type == "init_declarator":
+            unit.decls.append(Decl(text(macro_attr.child_by_field_name("declarator")), "::".join(
+                prefix + [text(macro_attr.child_by_field_name("declarator"))]), type_text, unit.name, line(d), scope,
+                set(quals), array=True, array_size=macro_attr.child_by_field_name("size"),
+                value=d.child_by_field_name("value"), node=node))
+            continue
         vexing = _vexing(d, scope) if d.type == "function_declarator" else None
         if d.type == "function_declarator" and vexing is None:
             continue  # a prototype
@@ -210,6 +224,19 @@ def _declaration(node: Node, unit: Unit, prefix: list[str], scope: str) -> None:
             if decl.args is not None and not decl.pointer:
                 unit.calls.append(Call(_type_name(type_node), type_text, decl.name, decl.args, "construct",
                                        unit.name, line(d), scope))
+
+
+def _attribute_macro(node: Node) -> Node | None:
+    """`const unsigned char g_model[] DATA_ALIGN_ATTRIBUTE = {...}`: an attribute macro the parser cannot
+    expand makes `g_model[]` an error node and the macro the declared name; the array declarator."""
+    errors = [c for c in node.children if c.type == "ERROR"]
+    for e in errors:
+        arr = next((c for c in e.named_children if c.type == "array_declarator"), None)
+        init = next((c for c in node.children_by_field_name("declarator") if c.type == "init_declarator"), None)
+        name = text(init.child_by_field_name("declarator")) if init is not None else ""
+        if arr is not None and name.isupper():
+            return arr
+    return None
 
 
 def _vexing(d: Node, scope: str) -> Node | None:

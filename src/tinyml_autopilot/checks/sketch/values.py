@@ -6,7 +6,7 @@ import math
 import re
 
 from ...loop import Finding
-from .tensors import tensor_names, tensor_type_findings
+from .tensors import input_handed_on, tensor_names, tensor_type_findings
 from .types import Context, Result
 
 IDENT = r"[A-Za-z_]\w*"
@@ -37,7 +37,7 @@ def check_quantization(ctx: Context) -> Result:
              and (_QUANT_HINT.search(n.lower()) or close(v, f.input_scale))]
     literal = any(close(v, f.input_scale) or close(v, 1 / f.input_scale)
                   for v in _float_literals(code) if f.input_scale)
-    if not (runtime_params or helpers or named or literal):
+    if not (runtime_params or helpers or named or literal or input_handed_on(s)):
         found.append(Finding("quantization", f"the input is never quantized: q = round(x / {f.input_scale:.9g}) "
                                              f"+ ({f.input_zero_point}), clamped to [-128, 127]"))
     how = "read from the tensors" if runtime_params else "runtime helpers" if helpers else "constants"
