@@ -26,14 +26,17 @@ from tinyml_autopilot.checks.sketch import check_contract, load_facts, load_feat
 ERROR_TO_CHECK = [
     (r"fatal error: .*No such file or directory", "includes"),
     (r"'tflite' (does not name a type|has not been declared)|'TfLite(Tensor|Status)' does not name", "includes"),
-    (r"'TFLITE_SCHEMA_VERSION' was not declared", "includes"),
-    (r"'MicroInterpreter' in namespace 'tflite' does not name", "includes"),
+    (r"'(TFLITE_SCHEMA_VERSION|FLT_MAX)' was not declared", "includes"),
+    # a TFLM type the library has, used without its header
+    (r"'(MicroInterpreter|MicroErrorReporter|AllOpsResolver|MicroMutableOpResolver)' (in namespace 'tflite' does "
+     r"not name|is not a member of 'tflite')", "includes"),
     (r"conflicting declaration .*model|reference to 'model' is ambiguous|'g_model\w*' was not declared|"
      r"weak declaration of 'model'|'model' was not declared|uninitialized const 'model'|"
      r"sizeof' to incomplete type|ld returned", "model_symbols"),
     (r"MicroErrorReporter|AllOpsResolver|MicroMutableOpResolver|MicroOpResolver' is not a template|"
      r"'TfLiteModel' does not name|TF_MUST_USE_ATTR|TFLITE_MODEL_HANDLE_T|TFLMicroArenaBuffer|"
      r"'TensorFlowLite' does not name", "api"),
+    (r"expected initializer before", "syntax"),
     (r"expected unqualified-id before 'if'|expected constructor, destructor, or type conversion|"
      r"'T' does not name a type", "syntax"),
     (r"APDS9960|cannot bind non-const lvalue reference of type 'int&'|TCS\w+|setGestureLED", "sensor"),
@@ -48,7 +51,7 @@ def expected_check(error: str) -> str | None:
     return "other"
 
 
-def run_corpus(corpus: Path, work: Path) -> None:
+def run_corpus(corpus: Path, work: Path, show_misses: bool = False) -> None:
     facts = load_facts(corpus / "model" / "model.tflite", labels=["Apple", "Banana", "Orange"])
     t0 = time.monotonic()
     facts.arena_bytes = measure_arena(facts.tflite)
@@ -73,7 +76,11 @@ def run_corpus(corpus: Path, work: Path) -> None:
         elif NOT_COMPILER.search(row["study_error_first_line"]):
             excluded += 1
         else:
-            table[(expected_check(row["study_error_first_line"]), first)] += 1
+            want = expected_check(row["study_error_first_line"])
+            table[(want, first)] += 1
+            if show_misses and want != first:
+                print(f"miss {row['id']}: {row['study_error_first_line'][:90]} | first finding: "
+                      f"{report.findings[0] if report.findings else 'none'}"[:300])
     elapsed = time.monotonic() - start
     compiled = sum(r["study_compiled"] == "True" for r in rows)
     print(f"corpus: {len(rows)} sketches, {compiled} compiled in the study; arena measured once in {t_arena:.1f} s "
@@ -128,9 +135,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True, help="study_sketches folder (index.csv, sketches/, model/)")
     ap.add_argument("--examples", type=Path, help="arduino libraries folder whose */examples to check")
+    ap.add_argument("--show-misses", action="store_true", help="print each failed sketch whose first finding differs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="corpus-checks-") as tmp:
-        run_corpus(args.corpus, Path(tmp))
+        run_corpus(args.corpus, Path(tmp), args.show_misses)
         if args.examples:
             run_examples(args.examples, Path(tmp))
 

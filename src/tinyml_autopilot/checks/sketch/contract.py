@@ -63,6 +63,8 @@ def check_contract(sketch: Sketch, facts: ModelFacts, board: Board, features: Fe
 def _order(f) -> tuple[int, int]:
     if is_fatal(f):
         return (0, 0)
+    if "(a link error)" in f.message:
+        return (1, 1 << 29)  # the linker runs after the compiler
     if f.check in _COMPILE or f.check == "includes":
         return (1, min(f.lines) if f.lines else 1 << 30)
     return (2, 0)

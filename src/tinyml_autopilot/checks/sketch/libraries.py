@@ -23,7 +23,7 @@ class Era:
     error_reporter: bool  # the interpreter's 5th argument is an ErrorReporter*
     missing_headers: dict[str, str] = field(default_factory=dict)
     missing_names: dict[str, str] = field(default_factory=dict)
-    needs_header: dict[str, str] = field(default_factory=dict)
+    needs_header: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

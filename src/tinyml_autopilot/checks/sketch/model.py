@@ -122,10 +122,10 @@ def _own_externs(s: Sketch, arrays: dict[str, ByteArray], externs: dict[str, lis
 
 def _clashes(s: Sketch, arrays: dict[str, ByteArray]) -> list:
     """A file-scope name of the sketch that the model header already defines as the array."""
-    found = []
+    found, included = [], s.included_names()
     for d in s.decls:
         a = arrays.get(d.name)
-        if a is None or d.scope or a.file == d.file or (d.array and "extern" in d.qualifiers):
+        if a is None or d.scope or a.file == d.file or a.file not in included or (d.array and "extern" in d.qualifiers):
             continue
         if d.array and d.value is not None and d.value.type == "initializer_list":
             continue  # a second definition of the array: _redefined says so
@@ -166,7 +166,7 @@ def _redefined(s: Sketch, arrays: dict[str, ByteArray]) -> list:
     found = []
     for d in s.decls:
         a = arrays.get(d.name)
-        if a is not None and a.file != d.file and d.array and d.value is not None \
+        if a is not None and a.file != d.file and a.file in s.included_names() and d.array and d.value is not None \
                 and d.value.type == "initializer_list":
             found.append(_f(f"{d.name} is already defined by {a.file}: do not define it again in the sketch",
                             _line(s, d.file, d.line)))

@@ -7,18 +7,20 @@ import re
 from pathlib import Path
 
 from . import libraries as libs
-from .cpp import text
+from .cpp import line, text
 from .types import Context, Result, finding
 
 # Headers of the Arduino core and the C/C++ library: always there.
 CORE_HEADERS = {"Arduino.h", "Wire.h", "SPI.h", "math.h", "stdint.h", "stdio.h", "stdlib.h", "string.h",
                 "stddef.h", "float.h", "limits.h", "cmath", "cstdint", "cstdio", "cstring", "cstdlib",
                 "algorithm", "array", "vector", "assert.h", "mbed.h", "ArduinoBLE.h", "PDM.h", "HardwareSerial.h"}
+# names of the C library that Arduino.h does not bring on every core
+_C_HEADERS = {"FLT_MAX": (["float.h", "cfloat"], "<float.h>"), "FLT_MIN": (["float.h", "cfloat"], "<float.h>")}
 _TFLM_NAME = re.compile(r"tensorflow|tflite|tflm|tinyml", re.I)
 # <TensorFlowLite.h> is also the top header of Harvard_TinyMLx, which keeps the ErrorReporter API.
 _TINYMLX_HINT = ("; if the sketch is built with Harvard_TinyMLx (TFLite Micro 2.4), check it with "
                  "--board nano33ble_tinymlx")
-_TFLM_USE = re.compile(r"\btflite\s*::|\bTfLite[A-Z]\w*\b")
+_TFLM_USE = re.compile(r"\btflite\s*::|\bTfLite(Tensor|Status)\b")
 
 
 # Include findings the compiler stops on at once (a missing file); the others are errors at a line.
@@ -70,6 +72,10 @@ def check_includes(ctx: Context) -> Result:
     elif any(p.startswith("tensorflow/") or p.endswith("TensorFlowLite.h") for p in paths):
         found.append(finding("includes", "the portable C runtime needs no TensorFlow Lite headers: include only "
                                          "the generated model.h"))
+    for name, (headers, hint) in _C_HEADERS.items():
+        if s.uses(name) and not set(headers) & s.included_names() and not _defined_here(ctx, name):
+            found.append(finding("includes", f"{name} is used but {hint} is not included: #include <{headers[0]}>",
+                                 s.lines(rf"\b{name}\b")))
     if re.search(r"\bBLE\s*\.", s.code) and "ArduinoBLE.h" not in s.included_names():
         found.append(finding("includes", "BLE is used but <ArduinoBLE.h> is not included"))
     return found, "every include exists for this board and library"
@@ -102,15 +108,18 @@ def _tflm_includes(ctx: Context, paths: list[str], lib_headers: frozenset[str]) 
                                          "declares nothing itself): include tensorflow/lite/micro/micro_interpreter.h, "
                                          "micro_mutable_op_resolver.h and tensorflow/lite/schema/schema_generated.h",
                              s.lines(_TFLM_USE)[:1]))
-    for name, header in era.needs_header.items():
-        if header not in paths and s.uses(name) and not _defined_here(ctx, name):
-            found.append(finding("includes", f"{name} is used but {header} is not included ({ctx.library}, "
-                                             f"{era.title}): #include \"{header}\"", s.lines(rf"\b{name}\b")))
+    for name, headers in era.needs_header.items():
+        if tf_paths and not set(headers) & set(paths) and s.uses(name) and not _defined_here(ctx, name):
+            found.append(finding("includes", f"{name} is used but {headers[0]} is not included ({ctx.library}, "
+                                             f"{era.title}): #include \"{headers[0]}\"", s.lines(rf"\b{name}\b")))
     return found
 
 
 def _defined_here(ctx: Context, name: str) -> bool:
-    return any(m == name for f in ctx.sketch.files for m, _ in f.macros)
+    """Defined by the sketch itself, or only used behind `#ifdef NAME` / `defined(NAME)`."""
+    guard = re.compile(rf"#\s*ifn?def\s+{name}\b|defined\s*\(?\s*{name}\b")
+    return any(m == name for f in ctx.sketch.files for m, _ in f.macros) or \
+        any(guard.search(f.code) for f in ctx.sketch.files)
 
 
 def check_syntax(ctx: Context) -> Result:
@@ -121,11 +130,13 @@ def check_syntax(ctx: Context) -> Result:
         for ln, code in f.stray:
             found.append(finding("syntax", f"statement outside any function at {f.name}:{ln} (`{code.strip()}`): "
                                            "move it into setup() or loop()", [ln] if f.name == s.main else []))
-        if f.name.endswith(".ino"):
+        if f.name.endswith(".ino") and f.templates:
+            first = min(line(fn) for fn in f.funcs) if f.funcs else f.templates[0]
             for ln in f.templates:
-                found.append(finding("syntax", f"function template in {f.name}:{ln}: the Arduino builder's "
-                                               "generated prototypes break it; write a plain function or move it "
-                                               "to a .h file", [ln] if f.name == s.main else []))
+                found.append(finding("syntax", f"function template in {f.name}:{ln}: the Arduino builder inserts "
+                                               f"function prototypes at line {first} (the first function), without "
+                                               "the template line; write a plain function or move it to a .h file",
+                                     [min(first, ln), ln] if f.name == s.main else []))
     return found, "every statement is inside a function"
 
 
@@ -158,6 +169,9 @@ def check_api(ctx: Context) -> Result:
     if re.search(r"\bops\s*::\s*micro\s*::\s*Register_", s.code) and not era.error_reporter:
         found.append(finding("api", "tflite::ops::micro::Register_* are gone: call resolver.AddFullyConnected() "
                                     "etc.", s.lines(r"\bops\s*::\s*micro\s*::\s*Register_")))
+    if re.search(r"\bops\s*::\s*micro\s*::\s*AllOpsResolver", s.code):
+        found.append(finding("api", "AllOpsResolver is tflite::AllOpsResolver (tensorflow/lite/micro/all_ops_resolver.h), "
+                                    "not tflite::ops::micro::AllOpsResolver", s.lines(r"\bops\s*::\s*micro\s*::")))
     if s.uses("AllOpsResolver"):
         ctx.notes.append("AllOpsResolver links every kernel: MicroMutableOpResolver with the model's ops "
                          "saves flash")
