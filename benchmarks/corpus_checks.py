@@ -39,7 +39,7 @@ ERROR_TO_CHECK = [
     (r"expected initializer before", "syntax"),
     (r"expected unqualified-id before 'if'|expected constructor, destructor, or type conversion|"
      r"'T' does not name a type", "syntax"),
-    (r"APDS9960|cannot bind non-const lvalue reference of type 'int&'|TCS\w+|setGestureLED", "sensor"),
+    (r"APDS9960|cannot bind non-const lvalue reference of type 'int&'|TCS\w+|setGestureLED", "sensor_api"),
 ]
 NOT_COMPILER = re.compile(r"Generated code is not complete|Max \d+ attempts exceeded")
 

@@ -17,19 +17,20 @@ from .model import check_model_symbols
 from .reader import Sketch, read_sketch
 from .resources import check_arena, check_budget, check_ops, check_resolver_count
 from .rules import check_api, check_includes, check_syntax, is_fatal
+from .sensors import check_sensor_api
 from .types import Context, ContractReport, Result
 from .values import check_label_count, check_quantization, check_scaling
 
 CHECK_FUNCS = {
     "includes": check_includes, "syntax": check_syntax, "api": check_api, "model_symbols": check_model_symbols,
-    "ops_registered": check_ops, "resolver_count": check_resolver_count, "arena_size": check_arena,
+    "sensor_api": check_sensor_api, "ops_registered": check_ops, "resolver_count": check_resolver_count, "arena_size": check_arena,
     "quantization": check_quantization, "label_count": check_label_count,
     "feature_scaling": check_scaling, "budget": check_budget,
 }
 CHECKS = tuple(CHECK_FUNCS)
 # Findings the compiler would stop on come first, in source order, as the compiler reports them;
 # a missing header stops it before anything else.
-_COMPILE = ("syntax", "api", "model_symbols")
+_COMPILE = ("syntax", "api", "model_symbols", "sensor_api")
 
 
 def detect_runtime(sketch: Sketch, default: str = "tflm") -> str:
@@ -65,8 +66,9 @@ def _order(f) -> tuple[int, int]:
         return (0, 0)
     if "(a link error)" in f.message:
         return (1, 1 << 29)  # the linker runs after the compiler
-    if f.check in _COMPILE or f.check == "includes":
-        return (1, min(f.lines) if f.lines else 1 << 30)
+    if f.check in _COMPILE or f.check == "includes":  # on one line: the type name, then its namespace, then the rest
+        rank = {"api": 0, "includes": 1}.get(f.check, 2)
+        return (1, 3 * min(f.lines) + rank if f.lines else 1 << 30)
     return (2, 0)
 
 

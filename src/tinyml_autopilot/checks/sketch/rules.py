@@ -57,9 +57,12 @@ def check_includes(ctx: Context) -> Result:
             top = ctx.lib.header if ctx.lib else "TensorFlowLite.h"
             found.append(finding("includes", f"<{path}> is not the header of any TFLite Micro library: include "
                                              f"<{top}> ({ctx.library})", lines))
-        elif inc.quoted and "/" not in path:
+        elif inc.quoted and _local_file(ctx, path):
             found.append(finding("includes", f'#include "{path}" names a file that is not in the sketch folder',
                                  lines))
+        elif inc.quoted:
+            ctx.notes.append(f'"{path}" is not in the sketch folder: the compiler looks for it in the installed '
+                             "libraries")
     foreign, own = libs.foreign_sensor_headers(ctx.board), libs.sensor_headers(ctx.board)
     for inc in s.includes():
         if inc.path in foreign and not inc.conditional:
@@ -113,6 +116,13 @@ def _tflm_includes(ctx: Context, paths: list[str], lib_headers: frozenset[str]) 
             found.append(finding("includes", f"{name} is used but {headers[0]} is not included ({ctx.library}, "
                                              f"{era.title}): #include \"{headers[0]}\"", s.lines(rf"\b{name}\b")))
     return found
+
+
+def _local_file(ctx: Context, path: str) -> bool:
+    """A file only the sketch folder can hold: the model data header or a sibling of its sources."""
+    stem = path.rsplit(".", 1)[0].lower()
+    return "model" in stem or path == ctx.facts.model_header or any(
+        stem == f.name.rsplit(".", 1)[0].lower() for f in ctx.sketch.files)
 
 
 def _defined_here(ctx: Context, name: str) -> bool:
