@@ -23,8 +23,8 @@ from .values import check_label_count, check_quantization, check_scaling
 
 CHECK_FUNCS = {
     "includes": check_includes, "syntax": check_syntax, "api": check_api, "model_symbols": check_model_symbols,
-    "sensor_api": check_sensor_api, "ops_registered": check_ops, "resolver_count": check_resolver_count, "arena_size": check_arena,
-    "quantization": check_quantization, "label_count": check_label_count,
+    "sensor_api": check_sensor_api, "ops_registered": check_ops, "resolver_count": check_resolver_count,
+    "arena_size": check_arena, "quantization": check_quantization, "label_count": check_label_count,
     "feature_scaling": check_scaling, "budget": check_budget,
 }
 CHECKS = tuple(CHECK_FUNCS)

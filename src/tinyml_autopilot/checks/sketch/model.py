@@ -55,7 +55,7 @@ def check_model_symbols(ctx: Context) -> Result:
     if not arrays and not externs:
         return [_f(f"no model data in the sketch folder: add {ctx.facts.model_header} and its "
                    f"{ctx.facts.model_header.rsplit('.', 1)[0]}.cc (the .tflite as a C array)")], ""
-    found = _own_externs(s, arrays, externs) + _clashes(s, arrays)
+    found = _own_externs(s, arrays, externs) + _clashes(s, arrays, externs)
     stale, mapped = [], False
     known = ", ".join(sorted(set(arrays) | set(externs))) or "missing"
     for call in s.calls_named("GetModel"):
@@ -114,18 +114,20 @@ def _own_externs(s: Sketch, arrays: dict[str, ByteArray], externs: dict[str, lis
         own = [d for d in decls if d.file in hand and not d.file.endswith((".h", ".hpp"))]
         if own and len(own) == len(decls):
             model = ", ".join(sorted(arrays)) or "the model array"
-            header = next(iter(sorted({a.file for a in arrays.values()})), "model.h")
+            where = {a.file for a in arrays.values()} | {d.file for n in arrays for d in externs.get(n, [])}
+            header = next(iter(sorted(w for w in where if w.endswith((".h", ".hpp")))), "the model header")
             found.append(_f(f"{name} is declared by the sketch itself but defined nowhere (a link error): "
                             f"include {header} and use `{model}`", _line(s, own[0].file, own[0].line)))
     return found
 
 
-def _clashes(s: Sketch, arrays: dict[str, ByteArray]) -> list:
-    """A file-scope name of the sketch that the model header already defines as the array."""
+def _clashes(s: Sketch, arrays: dict[str, ByteArray], externs: dict[str, list[Decl]]) -> list:
+    """A file-scope name of the sketch that an included model header already declares as the array."""
     found, included = [], s.included_names()
     for d in s.decls:
         a = arrays.get(d.name)
-        if a is None or d.scope or a.file == d.file or a.file not in included or (d.array and "extern" in d.qualifiers):
+        seen = {x.file for x in externs.get(d.name, []) if x is not d} | ({a.file} if a else set())
+        if a is None or d.scope or a.file == d.file or not seen & included or (d.array and "extern" in d.qualifiers):
             continue
         if d.array and d.value is not None and d.value.type == "initializer_list":
             continue  # a second definition of the array: _redefined says so

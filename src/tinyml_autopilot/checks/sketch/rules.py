@@ -180,8 +180,9 @@ def check_api(ctx: Context) -> Result:
         found.append(finding("api", "tflite::ops::micro::Register_* are gone: call resolver.AddFullyConnected() "
                                     "etc.", s.lines(r"\bops\s*::\s*micro\s*::\s*Register_")))
     if re.search(r"\bops\s*::\s*micro\s*::\s*AllOpsResolver", s.code):
-        found.append(finding("api", "AllOpsResolver is tflite::AllOpsResolver (tensorflow/lite/micro/all_ops_resolver.h), "
-                                    "not tflite::ops::micro::AllOpsResolver", s.lines(r"\bops\s*::\s*micro\s*::")))
+        found.append(finding("api", "AllOpsResolver is tflite::AllOpsResolver (tensorflow/lite/micro/"
+                                    "all_ops_resolver.h), not tflite::ops::micro::AllOpsResolver",
+                             s.lines(r"\bops\s*::\s*micro\s*::")))
     if s.uses("AllOpsResolver"):
         ctx.notes.append("AllOpsResolver links every kernel: MicroMutableOpResolver with the model's ops "
                          "saves flash")
