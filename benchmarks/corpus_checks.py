@@ -133,13 +133,19 @@ def run_examples(root: Path, work: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, required=True, help="study_sketches folder (index.csv, sketches/, model/)")
-    ap.add_argument("--examples", type=Path, help="arduino libraries folder whose */examples to check")
+    shared = Path(__file__).resolve().parents[1].parent / "shared"
+    ap.add_argument("--corpus", type=Path, default=shared / "corpus" / "study_sketches",
+                    help="study_sketches folder (index.csv, sketches/, model/)")
+    ap.add_argument("--examples", type=Path, default=shared / "vendor" / "arduino-libraries",
+                    help="arduino libraries folder whose */examples to check")
     ap.add_argument("--show-misses", action="store_true", help="print each failed sketch whose first finding differs")
     args = ap.parse_args()
+    if not (args.corpus / "index.csv").is_file():
+        print(f"no sketch corpus at {args.corpus}: pass --corpus FOLDER (skipped)")
+        return
     with tempfile.TemporaryDirectory(prefix="corpus-checks-") as tmp:
         run_corpus(args.corpus, Path(tmp), args.show_misses)
-        if args.examples:
+        if args.examples and args.examples.is_dir():
             run_examples(args.examples, Path(tmp))
 
 
