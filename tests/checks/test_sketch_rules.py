@@ -159,3 +159,23 @@ def test_float_models_are_checked_like_int8_ones(tmp_path, facts):
     assert "output->data.uint8 treats the float32 output tensor as uint8_t" in text
     assert "`output->type != kTfLiteUInt8` tests the output tensor for kTfLiteUInt8" in text
     assert "can never pass" in text
+
+
+def test_the_arena_is_measured_once_per_model(tmp_path, monkeypatch, facts):
+    import subprocess
+
+    from tinyml_autopilot.checks.sketch import facts as facts_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(facts_module, "_ARENAS", {})
+    model = facts[0].tflite
+    first = facts_module.measure_arena(model)
+    assert first and first > 0
+    assert len(list((tmp_path / "cache" / "tinyml-autopilot" / "arena").glob("*.json"))) == 1
+
+    def no_probe(*args, **kwargs):
+        raise AssertionError("the probe ran again")
+
+    monkeypatch.setattr(subprocess, "run", no_probe)
+    monkeypatch.setattr(facts_module, "_ARENAS", {})  # a new process: the file cache answers
+    assert facts_module.measure_arena(model) == first

@@ -107,8 +107,8 @@ def check_resolver_count(ctx: Context) -> Result:
             ctx.notes.append(f"the size of resolver {d.name}{where} ('{text(arg)}') is not a constant the checks "
                              "can tell; the compiler will")
         elif n is not None and n < len(adds):
-            found.append(_f("resolver_count", f"MicroMutableOpResolver<{text(arg)}> {d.name}{where} holds {int(n)} "
-                                              f"ops but {len(adds)} are added: use <{len(adds)}>", lines))
+            found.append(_f("resolver_count", f"MicroMutableOpResolver<{text(arg)}> holds {int(n)} ops but "
+                                              f"{len(adds)} are added to {d.name}{where}: use <{len(adds)}>", lines))
         elif n is not None and n > len(adds):
             ctx.notes.append(f"MicroMutableOpResolver<{int(n)}> {d.name}{where} has room for {int(n) - len(adds)} "
                              "unused ops")
