@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -139,6 +140,14 @@ def run_all_ray(config: BenchConfig, bench_dir: Path, data: str,
     todo = pending(config, bench_dir)
     if not todo:
         return [], []
+    # Ray prints the errors of its nodes (a worker that died) to stdout, which belongs to --json
+    with contextlib.redirect_stdout(sys.stderr):
+        return _run_tasks(config, bench_dir, data, todo, on_done, log)
+
+
+def _run_tasks(config: BenchConfig, bench_dir: Path, data: str, todo: list[tuple[str, int]],
+               on_done: Callable[[dict[str, Any]], None] | None,
+               log: Callable[[str], None]) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
     ray = connect(config.ray_address)
     from ray.exceptions import RayError, RayTaskError
 
