@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import UserError
 from .aggregate import RUN_FILE, read_json
-from .limits import LocalLimiter, llm_gate
+from .limits import LocalLimiter, llm_gate, upstream
 from .process import _tail, parse_result, run_cli
 
 BENCH_STAGES = ("data", "train", "convert", "sketch", "all")
@@ -89,8 +89,24 @@ def validate_executor(config: BenchConfig) -> None:
         raise UserError("--run-cpus must be more than 0 and --run-memory-mb at least 1")
     if (config.max_concurrent_llm is not None and config.max_concurrent_llm < 1) or config.max_retries < 0:
         raise UserError("--max-concurrent-llm must be at least 1 and --max-retries at least 0")
+    for model in config.models:
+        upstream(config, model)  # every model's requests can be gated
     if config.executor == "ray" and importlib.util.find_spec("ray") is None:
         raise UserError("--executor ray needs Ray: pip install 'tinyml-autopilot[cluster]'")
+    if config.executor == "ray" and config.ray_address and config.ray_address != "auto":
+        _reachable(config.ray_address)
+
+
+def _reachable(address: str) -> None:
+    """A quick look before ray.init, which would retry an unreachable address for a minute."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as err:
+        raise UserError(f"cannot reach the Ray cluster at {address} ({err.strerror or err}): start it with "
+                        "`ray start --head`, or check --ray-address") from err
 
 
 def slug(model: str) -> str:
