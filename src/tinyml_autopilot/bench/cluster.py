@@ -177,6 +177,10 @@ def _run_tasks(config: BenchConfig, bench_dir: Path, data: str, todo: list[tuple
             try:
                 result = ray.get(ref)
             except RayTaskError as err:  # the task's own code failed: the run crashed
+                if isinstance(getattr(err, "cause", None), ModuleNotFoundError):  # the node's fault, not the run's
+                    log(f"{model} #{index:02d}: a node lacks tinyml-autopilot ({err.cause}); left for --resume")
+                    lost.append((model, index))
+                    continue
                 result = {"archive": None, "record": _crash(config, model, index, err)}
             except RayError as err:  # the worker or its node died: not the model's doing
                 tries = requeued[(model, index)] = requeued.get((model, index), 0) + 1
