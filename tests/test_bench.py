@@ -119,6 +119,15 @@ def test_crashed_runs_count_as_failures_and_a_bench_resumes(tmp_path):
     (["--stage", "data", "--timeout", "-5"], "--timeout -5"),
     (["--stage", "train", "--stage-args", "--epochs 'x"], "--stage-args"),
     (["--stage", "data", "--out", "/proc/zz"], "cannot create the bench folder in /proc/zz"),
+    (["--stage", "data", "--executor", "slurm"], "unknown --executor 'slurm': use local or ray"),
+    (["--stage", "data", "--ray-address", "auto"], "--ray-address is for --executor ray"),
+    (["--stage", "data", "--executor", "ray", "--ray-address", "nowhere"], "--ray-address nowhere: use auto"),
+    (["--stage", "data", "--executor", "ray", "--ray-address", "127.0.0.1:1"],
+     "cannot reach the Ray cluster at 127.0.0.1:1"),
+    (["--stage", "data", "--run-cpus", "0"], "--run-cpus must be more than 0"),
+    (["--stage", "data", "--max-concurrent-llm", "0"], "--max-concurrent-llm must be at least 1"),
+    (["--stage", "data", "--llm", "anthropic/claude", "--max-concurrent-llm", "2"],
+     "--max-concurrent-llm with --llm anthropic/claude: pass --api-base"),
 ])
 def test_bench_refuses_bad_options_with_one_line_before_writing_anything(tmp_path, args, words):
     result = subprocess.run([EXE, "bench", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -126,6 +135,15 @@ def test_bench_refuses_bad_options_with_one_line_before_writing_anything(tmp_pat
     assert result.returncode == 2 and len(errors) == 1 and words in errors[0], result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert list(tmp_path.iterdir()) == []  # no bench folder, no demo data
+
+
+def test_executor_ray_without_ray_installed_says_how_to_install_it(tmp_path):
+    hide_ray = ("import sys; sys.modules['ray'] = None; from tinyml_autopilot.cli import main; "
+                "sys.argv = ['tinyml-autopilot', 'bench', '--stage', 'data', '--executor', 'ray']; main()")
+    result = subprocess.run([sys.executable, "-c", hide_ray], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "error: --executor ray needs Ray: pip install 'tinyml-autopilot[cluster]'"], result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_offline_bench_on_the_bundled_data_needs_no_arguments_but_the_stage(tmp_path):

@@ -11,8 +11,8 @@ import pandas as pd
 from .aggregate import STAGES
 
 
-def write_results(bench_dir: Path, runs: pd.DataFrame, summary: pd.DataFrame) -> dict[str, Path]:
-    """Write every result file under `bench_dir/results/`; returns them by kind."""
+def write_results(bench_dir: Path, runs: pd.DataFrame, summary: pd.DataFrame, plots: bool = True) -> dict[str, Path]:
+    """Write every result file under `bench_dir/results/` (the plots too unless `plots` is False)."""
     out = Path(bench_dir) / "results"
     (out / "plots").mkdir(parents=True, exist_ok=True)
     files = {"runs_csv": out / "runs.csv", "summary_csv": out / "summary.csv",
@@ -22,7 +22,8 @@ def write_results(bench_dir: Path, runs: pd.DataFrame, summary: pd.DataFrame) ->
     files["summary_json"].write_text(json.dumps({"summary": _records(summary), "runs": _records(runs)},
                                                 indent=2, default=str) + "\n")
     files["markdown"].write_text(markdown_table(summary))
-    files |= plot_all(summary, runs, out / "plots")
+    if plots:
+        files |= plot_all(summary, runs, out / "plots")
     return files
 
 

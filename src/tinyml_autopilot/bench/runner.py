@@ -6,27 +6,29 @@ exists) is never run again, so a bench folder can be resumed at any time.
 
 from __future__ import annotations
 
-import contextlib
+import importlib.util
 import json
-import os
+import platform
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from .aggregate import RUN_FILE, read_json
+from .limits import LocalLimiter, llm_gate, upstream
+from .process import _tail, parse_result, run_cli
 
 BENCH_STAGES = ("data", "train", "convert", "sketch", "all")
 PREVIOUS = {"train": ("data",), "convert": ("data", "train"), "sketch": ("data", "train", "convert")}
 CONFIG_FILE = "bench.json"
+EXECUTORS = ("local", "ray")
+RAY_ADDRESS = re.compile(r"auto|(ray://)?[\w.-]+:\d{1,5}|(ray://)?\[[0-9a-fA-F:]+\]:\d{1,5}")
 
 
 @dataclass
@@ -44,6 +46,14 @@ class BenchConfig:
     config: str | None = None  # a settings file every benched run reads (--config)
     timeout_s: float = 3600.0
     extra: dict[str, list[str]] = field(default_factory=dict)  # command -> extra arguments of the benched runs
+    # how the runs are executed (a resumed bench may change them)
+    executor: str = "local"
+    ray_address: str | None = None
+    run_cpus: float = 1.0
+    run_memory_mb: int | None = None
+    max_concurrent_llm: int | None = None
+    max_retries: int = 2  # re-queues of a run whose worker or node died
+    scratch: str | None = None  # the node-local folder a Ray task runs in (default: the node's temp folder)
 
     def validate(self, data: bool = True) -> None:
         """Every option; the data too unless `data` is False (the bundled data is written later)."""
@@ -57,6 +67,7 @@ class BenchConfig:
             raise UserError(f"--timeout {self.timeout_s:g}: give the seconds a run may take, more than 0")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise UserError("--max-attempts must be at least 1")
+        validate_executor(self)
         if self.config is not None and not Path(self.config).is_file():
             raise UserError(f"config file {self.config} not found: check --config")
         if not data:
@@ -67,9 +78,35 @@ class BenchConfig:
             raise UserError(f"data {self.data} not found: check --data")
 
 
-def cli_prefix() -> list[str]:
-    """How to start our own command line in a child process (the venv's interpreter, not PATH)."""
-    return [sys.executable, "-m", "tinyml_autopilot.cli"]
+def validate_executor(config: BenchConfig) -> None:
+    if config.executor not in EXECUTORS:
+        raise UserError(f"unknown --executor '{config.executor}': use local or ray")
+    if config.ray_address and config.executor != "ray":
+        raise UserError("--ray-address is for --executor ray: add it, or drop --ray-address")
+    if config.ray_address and not RAY_ADDRESS.fullmatch(config.ray_address):
+        raise UserError(f"--ray-address {config.ray_address}: use auto, HOST:PORT or ray://HOST:PORT")
+    if not config.run_cpus > 0 or (config.run_memory_mb is not None and config.run_memory_mb < 1):
+        raise UserError("--run-cpus must be more than 0 and --run-memory-mb at least 1")
+    if (config.max_concurrent_llm is not None and config.max_concurrent_llm < 1) or config.max_retries < 0:
+        raise UserError("--max-concurrent-llm must be at least 1 and --max-retries at least 0")
+    for model in config.models:
+        upstream(config, model)  # every model's requests can be gated
+    if config.executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise UserError("--executor ray needs Ray: pip install 'tinyml-autopilot[cluster]'")
+    if config.executor == "ray" and config.ray_address and config.ray_address != "auto":
+        _reachable(config.ray_address)
+
+
+def _reachable(address: str) -> None:
+    """A quick look before ray.init, which would retry an unreachable address for a minute."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as err:
+        raise UserError(f"cannot reach the Ray cluster at {address} ({err.strerror or err}): start it with "
+                        "`ray start --head`, or check --ray-address") from err
 
 
 def slug(model: str) -> str:
@@ -134,49 +171,6 @@ def _portable_c(board_id: str) -> bool:
     return get_board(board_id).runtime == "portable-c"
 
 
-@dataclass
-class Outcome:
-    returncode: int | None
-    stdout: str
-    stderr: str
-    wall_s: float
-    timed_out: bool = False
-
-
-def run_cli(args: list[str], timeout_s: float, cwd: Path | None = None) -> Outcome:
-    """Run our CLI in its own process group; a timeout kills the whole group."""
-    env = {**os.environ, "COLUMNS": "160", "PYTHONUNBUFFERED": "1"}
-    start = time.monotonic()
-    proc = subprocess.Popen([*cli_prefix(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout_s)
-        return Outcome(proc.returncode, out, err, round(time.monotonic() - start, 3))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        out, err = proc.communicate()
-        return Outcome(None, out or "", err or "", round(time.monotonic() - start, 3), timed_out=True)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    import signal
-
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def parse_result(stdout: str) -> dict[str, Any] | None:
-    """The one JSON object a `--json` run prints (the last line that parses)."""
-    for line in reversed(stdout.strip().splitlines()):
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
-
-
 def prepare(config: BenchConfig, bench_dir: Path, log: Callable[[str], None]) -> str:
     """The input every bench run gets: the data as given, or earlier stages run once offline."""
     data = str(Path(config.data).resolve())
@@ -212,22 +206,31 @@ def _finished_run(out: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+def run_dir(bench_dir: Path, stage: str, model: str, index: int) -> Path:
+    return bench_dir / "runs" / stage / slug(model) / f"{index:02d}"
 
 
 def run_one(config: BenchConfig, bench_dir: Path, data: str, model: str, index: int) -> dict[str, Any]:
-    """One bench run: an isolated subprocess, recorded in bench_run.json whatever happens."""
-    out = bench_dir / "runs" / config.stage / slug(model) / f"{index:02d}"
+    """One bench run in its place in the bench folder."""
+    with llm_gate(config, model, LocalLimiter.shared(config)) as api_base:
+        return execute(replace(config, api_base=api_base), data, model, index,
+                       run_dir(bench_dir, config.stage, model, index))
+
+
+def execute(config: BenchConfig, data: str, model: str, index: int, out: Path,
+            die_with_parent: bool = False) -> dict[str, Any]:
+    """One bench run in `out`: an isolated subprocess, recorded in bench_run.json whatever happens."""
     shutil.rmtree(out, ignore_errors=True)  # an unfinished earlier try of this run
     out.mkdir(parents=True)
-    result = run_cli(stage_args(config.stage, config, data, model, out), config.timeout_s)
+    started = time.time()
+    result = run_cli(stage_args(config.stage, config, data, model, out), config.timeout_s,
+                     die_with_parent=die_with_parent)
     parsed = parse_result(result.stdout)
     crashed = result.timed_out or result.returncode not in (0, 1) or parsed is None
     record = {"stage": config.stage, "model": model, "index": index, "returncode": result.returncode,
               "status": (parsed or {}).get("status", "crash"), "crashed": crashed,
               "crash_reason": "timeout" if result.timed_out else (_tail(result.stderr, 3) if crashed else None),
-              "wall_s": result.wall_s, "result": parsed}
+              "wall_s": result.wall_s, "started": round(started, 3), "node": platform.node(), "result": parsed}
     (out / "stderr.log").write_text(result.stderr)
     write_record(out, record)
     return record
@@ -242,8 +245,7 @@ def pending(config: BenchConfig, bench_dir: Path) -> list[tuple[str, int]]:
     todo = []
     for model in config.models:
         for index in range(1, config.runs + 1):
-            done = bench_dir / "runs" / config.stage / slug(model) / f"{index:02d}" / RUN_FILE
-            if not done.is_file():
+            if not (run_dir(bench_dir, config.stage, model, index) / RUN_FILE).is_file():
                 todo.append((model, index))
     return todo
 

@@ -35,6 +35,19 @@ Timeout = Annotated[float | None, typer.Option("--timeout", help="seconds before
                                                                   "\\[default: 3600]")]
 StageArgs = Annotated[str | None, typer.Option("--stage-args", help="more options for every benched run, "
                                                                  "e.g. '--epochs 5'")]
+Executor = Annotated[str | None, typer.Option("--executor", help="local | ray: where the runs execute "
+                                                                 "\\[default: local]")]
+RayAddress = Annotated[str | None, typer.Option("--ray-address", help="auto | HOST:PORT | ray://HOST:PORT "
+                                                                     "\\[default: RAY_ADDRESS, else auto]")]
+RunCpus = Annotated[float | None, typer.Option("--run-cpus", help="CPUs a run reserves on a Ray node "
+                                                                 "\\[default: 1]")]
+RunMemory = Annotated[int | None, typer.Option("--run-memory-mb", help="memory (MB) a run reserves on a Ray node")]
+MaxLlm = Annotated[int | None, typer.Option("--max-concurrent-llm", help="LLM requests in flight at once, per "
+                                                                        "provider and key, across all runs")]
+MaxRetries = Annotated[int | None, typer.Option("--max-retries", help="re-queues of a run whose Ray worker or "
+                                                                     "node died \\[default: 2]")]
+Scratch = Annotated[str | None, typer.Option("--scratch", help="folder on each Ray node where runs work "
+                                                               "\\[default: the node's temp folder]")]
 BenchResume = Annotated[Path | None, typer.Option("--resume", help="continue this bench folder "
                                                                   "(finished runs are kept)")]
 
@@ -55,6 +68,13 @@ def command(
     out: Out = None,
     config_file: Config = None,
     resume: BenchResume = None,
+    executor: Executor = None,
+    ray_address: RayAddress = None,
+    run_cpus: RunCpus = None,
+    run_memory_mb: RunMemory = None,
+    max_concurrent_llm: MaxLlm = None,
+    max_retries: MaxRetries = None,
+    scratch: Scratch = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -66,7 +86,9 @@ def command(
     extra = _split(stage_args) if stage_args else None
     given = {"runs": runs, "jobs": jobs, "data": str(data) if data else None, "board": board,
              "description": description, "api_base": api_base, "max_attempts": max_attempts, "timeout_s": timeout,
-             "config": str(config_file.resolve()) if config_file else None}
+             "config": str(config_file.resolve()) if config_file else None, "executor": executor,
+             "ray_address": ray_address, "run_cpus": run_cpus, "run_memory_mb": run_memory_mb,
+             "max_concurrent_llm": max_concurrent_llm, "max_retries": max_retries, "scratch": scratch}
     if llm:
         given["models"] = list(llm)
     if label:
@@ -74,6 +96,8 @@ def command(
     given = {k: v for k, v in given.items() if v is not None}
     if resume:
         config = load_config(resume)
+        if "executor" in given and "ray_address" not in given:  # the address went with the executor
+            config.ray_address = None
         if stage and stage != config.stage:
             raise UserError(f"{resume} benches the {config.stage} stage, not {stage}: drop --stage or start anew")
         config = BenchConfig(**{**config.__dict__, **given})
@@ -95,10 +119,14 @@ def command(
     if extra is not None:
         config.extra = {"run" if config.stage == "all" else config.stage: extra}
     config.validate()
+    where = f"{config.jobs} at a time" if config.executor == "local" else \
+        f"on Ray ({config.ray_address or 'auto'}, {config.run_cpus:g} CPU each)"
     console.print(f"bench {config.stage}: {config.runs} run(s) x {len(config.models)} model(s), "
-                  f"{config.jobs} at a time -> {bench_dir}", markup=False, highlight=False)
+                  f"{where} -> {bench_dir}", markup=False, highlight=False)
     result = _run_with_progress(config, bench_dir)
     _show(result, json_out)
+    if result["lost"]:
+        raise typer.Exit(1)
 
 
 def _split(stage_args: str) -> list[str]:
@@ -122,12 +150,20 @@ def _run_with_progress(config: Any, bench_dir: Path) -> dict[str, Any]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"{config.stage} runs", total=todo)
+        nodes: dict[str, Any] = {}
 
         def done(record: dict[str, Any]) -> None:
             colour = "green" if record["status"] == "ok" else "red"
+            node = str(record.get("node") or "?")
+            wall = f"{record['wall_s']:.1f} s" if record.get("wall_s") is not None else "no time"
+            where = f" on {escape(node)}" if config.executor == "ray" else ""
             progress.console.print(f"  {escape(str(record['model']))} #{record['index']:02d}: "
-                                   f"[{colour}]{escape(str(record['status']))}[/] ({record['wall_s']:.1f} s)")
+                                   f"[{colour}]{escape(str(record['status']))}[/] ({wall}){where}")
             progress.advance(task)
+            if config.executor == "ray":  # one line per node: the runs it finished
+                if node not in nodes:
+                    nodes[node] = progress.add_task(f"  {escape(node)}", total=None)
+                progress.advance(nodes[node])
 
         return run_bench(config, bench_dir, on_done=done,
                          log=lambda line: progress.console.print(line, markup=False, highlight=False))
@@ -140,9 +176,13 @@ def _show(result: dict[str, Any], json_out: bool) -> None:
     summary = result["summary"]
     files = {k: str(v) for k, v in result["files"].items()}
     if json_out:
-        payload = {"status": "ok", "bench_dir": str(result["bench_dir"]), "summary": _records(summary),
-                   "files": files}
+        payload = {"status": "incomplete" if result["lost"] else "ok", "bench_dir": str(result["bench_dir"]),
+                   "summary": _records(summary), "files": files,
+                   "lost": [{"model": m, "index": i} for m, i in result["lost"]]}
         sys.stdout.write(json.dumps(payload, default=str) + "\n")
         return
     console.print(markdown_table(summary), markup=False, highlight=False)
     console.print(f"results: {Path(files['markdown']).parent}", markup=False, highlight=False)
+    if result["lost"]:
+        console.print(f"{len(result['lost'])} run(s) not finished (their workers kept dying; not counted): "
+                      f"bench --resume {result['bench_dir']} runs them", markup=False, highlight=False)
