@@ -278,6 +278,9 @@ def _resume_state(run: Run, task: Task) -> _State:
     """Pick up a task's saved attempts so `--resume` continues where the run stopped."""
     state = _State(messages=task.messages())
     folder = run.dir / "attempts" / task.name
+    for unfinished in sorted(folder.glob("[0-9][0-9]")):
+        if unfinished.is_dir() and not (unfinished / "attempt.json").is_file():
+            _record_unfinished(unfinished)  # the process died in it (kill -9, power loss): no `finally` ran
     for attempt_file in sorted(folder.glob("*/attempt.json")):
         record = AttemptRecord(**json.loads(attempt_file.read_text()))
         if record.status == "interrupted":  # kept aside; its number is tried again
@@ -294,6 +297,14 @@ def _resume_state(run: Run, task: Task) -> _State:
         state.done = LoopResult(task.name, "ok", state.attempts, code, outcome=None,
                                 workdir=folder / f"{last.number:02d}")
     return state
+
+
+def _record_unfinished(folder: Path) -> None:
+    """An attempt folder without attempt.json: recorded as interrupted, to be set aside like a Ctrl-C'd one."""
+    record = AttemptRecord(number=int(folder.name), status="interrupted",
+                           error="the attempt was interrupted before it finished: the process ended "
+                                 "without saving it (killed, or the machine stopped)")
+    (folder / "attempt.json").write_text(json.dumps(asdict(record), indent=2) + "\n")
 
 
 def _set_aside(folder: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .runlock import RunLock
 from .secrets import redact
 
 KEEP_INPUT_MAX_BYTES = 200 * 1024 * 1024
@@ -52,6 +53,7 @@ class Run:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("tinyml_autopilot"))
     # called as the loop starts and ends each attempt: observer(event, task, number, record or None)
     observers: list[Callable[[str, str, int, dict | None], None]] = field(default_factory=list)
+    _lock: RunLock | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, out: Path, stage: str, inputs: dict[str, Any] | None = None) -> Run:
@@ -103,6 +105,17 @@ class Run:
             run.save_metrics()
         run.observers = list(self.observers)
         return run
+
+    def lock(self, command: str) -> None:
+        """Hold this folder for this process (UserError naming the holder when another has it)."""
+        if self._lock is None:
+            self._lock = RunLock(self.dir)
+            self._lock.acquire(command)
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def notify(self, event: str, task: str, number: int, record: dict | None = None) -> None:
         """Tell the observers (a progress display) that an attempt started or ended."""
