@@ -169,8 +169,8 @@ def _require_mapping(path: Path) -> None:
         return  # reported with the parser's own words below
     if data is not None and not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
-        raise UserError(f"config file {path} holds {kind}, not settings: write one `setting: value` per line "
-                        "(e.g. `llm: openai/gpt-4o`), without leading '- '")
+        raise UserError(f"cannot read config file {path}: it holds {kind}, not settings: write one "
+                        "`setting: value` per line (e.g. `llm: openai/gpt-4o`), without a leading '- '")
 
 
 def _read_error(err: Exception) -> str:

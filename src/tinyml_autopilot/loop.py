@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .llm.base import Completion, Model
+from .llm.base import Completion, Model, excerpt
 from .prompts import render
 from .runs import Run
 from .secrets import redact
 
 FENCE = re.compile(r"```[ \t]*([\w+.#-]*)[^\n]*\n(.*?)```", re.DOTALL)
 MAX_ERROR_CHARS = 3000
+MAX_ECHO_CHARS = 20_000  # a reply repeated in a repair request (a 50 MB one would be sent whole)
 _EXT = {"python": "py", "cpp": "ino", "c": "c", "json": "json"}
 
 
@@ -171,7 +172,7 @@ def run_loop(task: Task, model: Model, run: Run, limits: Limits, parent: str | N
             run.write_json(f"attempts/{task.name}/result.json", result.summary())
             return result
         number = len(state.attempts) + 1
-        outcome, record = _attempt(task, model, run, state, number, parent)
+        outcome, record = _attempt(task, model, run, state, number, parent, started + limits.wall_s)
         state.attempts.append(record)
         if record.status == "ok":
             workdir = run.dir / "attempts" / task.name / f"{number:02d}"
@@ -188,7 +189,8 @@ class _State:
     done: LoopResult | None = None
 
 
-def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, parent: str | None):
+def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, parent: str | None,
+             deadline: float):
     folder = run.path("attempts", task.name, f"{number:02d}", ".keep").parent
     rel = folder.relative_to(run.dir)  # written through the run, so secrets are redacted
     record = AttemptRecord(number=number, status="failed")
@@ -206,8 +208,9 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
                 text = f"```{task.language}\n{task.template()}```"
             else:
                 run.write_json(str(rel / "prompt.json"), state.messages)
-                reply = model.complete(state.messages, run=run, parent=here,
-                                       tags={"task": task.name, "attempt": number})
+                reply = model.complete(state.messages, run=run, parent=here, deadline=deadline,
+                                       tags={"task": task.name, "attempt": number},
+                                       reply_file=str(rel / "response.md"))
                 text = reply.text
             run.write_text(str(rel / "response.md"), text)
             code = redact(extract_code(text, task.language))  # generated code never holds a key
@@ -232,6 +235,7 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
         if record.status != "ok" and not settled:  # stopped before a verdict: not a failure of the code
             record.status, record.error = "interrupted", f"the attempt was interrupted before it finished: {stopped_by}"
         record.duration_s = round(time.monotonic() - start, 3)
+        run.scrub(folder)  # what the code wrote holds no key, whatever its size (removals are logged)
         if reply is not None:
             record.llm_s, record.cost_usd = reply.latency_s, reply.cost_usd
             record.tokens_in, record.tokens_out = reply.tokens_in, reply.tokens_out
@@ -253,8 +257,22 @@ def _next_messages(task: Task, state: _State, reply_text: str, err: AttemptFaile
         code_lines=failing_lines(state.code or "", err.lines) if state.code and err.lines else "",
         language=task.language,
     )
-    return [*state.messages, {"role": "assistant", "content": redact(reply_text) or "(empty reply)"},
+    return [*state.messages, {"role": "assistant", "content": _echo(redact(reply_text), task.language)},
             {"role": "user", "content": repair}]
+
+
+def _echo(reply: str, language: str) -> str:
+    """The reply as the conversation repeats it: whole when short, else its code or a bounded excerpt."""
+    if not reply:
+        return "(empty reply)"
+    if len(reply) <= MAX_ECHO_CHARS:
+        return reply
+    try:
+        code = extract_code(reply, language)
+    except FormatError:
+        return excerpt(reply, MAX_ECHO_CHARS)
+    left_out = f"[the rest of the {len(reply):,}-character reply is left out]"
+    return f"```{language}\n{excerpt(code, MAX_ECHO_CHARS)}```\n{left_out}"
 
 
 def _stage_cost(run: Run) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import UserError
 from .runlock import RunLock
+from .scrub import scrub_tree
 from .secrets import redact
 
 KEEP_INPUT_MAX_BYTES = 200 * 1024 * 1024
@@ -190,7 +191,24 @@ class Run:
     def save_metrics(self) -> None:
         self.write_json("metrics.json", self.metrics)
 
+    def scrub(self, folder: Path | None = None) -> list[str]:
+        """Redact every secret from the files under `folder` (the whole run folder by default).
+
+        A binary file holding a secret is removed; each one is named in the log, the trace and
+        metrics.json (`removed_files`), so the run says which file it refused to keep.
+        """
+        removed = [str(p.relative_to(self.dir)) if p.is_relative_to(self.dir) else str(p)
+                   for p in scrub_tree(folder or self.dir)]
+        for name in removed:
+            self.log.warning("removed %s from the run folder: it held a configured secret (an API key) and is "
+                             "not text that can be redacted", name)
+            self.event("scrub", name, status="removed", reason="held a secret")
+        if removed:
+            self.metrics["removed_files"] = sorted({*self.metrics.get("removed_files", []), *removed})
+        return removed
+
     def finish(self, status: str, **figures: Any) -> None:
+        self.scrub()
         self.metrics.update(figures)
         self.metrics["status"] = status
         self.metrics["wall_s"] = round(time.time() - self.metrics.get("started", time.time()), 3)
