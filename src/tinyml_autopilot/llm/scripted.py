@@ -4,7 +4,8 @@ It replays queued replies over real HTTP, so tests exercise the whole litellm pa
 is a string (the assistant's text), or a dict: {"status": 429} for an HTTP error (with
 "retry_after": a Retry-After header), {"hang": seconds} to stall, {"text": ..., "delay": s},
 {"text": ..., "trickle": s} to send the reply one byte every s seconds (a stream that never ends
-in time). A callable `responder(request)` may pick the reply instead of the queue (useful when parallel runs share one server).
+in time). A callable `responder(request)` may pick the reply instead of the queue (useful when
+parallel runs share one server).
 Like a real provider, it rejects a wrong key (`api_key`) with 401 and, given `models`, a model
 it does not serve with 404.
 """
