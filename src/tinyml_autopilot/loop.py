@@ -8,69 +8,21 @@ failure back as a repair prompt. Each attempt is saved in `finally`, so nothing 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .llm.base import Completion, Model, excerpt
+from .failures import AttemptFailed, CheckFailed, ExecutionFailed, Finding, FormatError
+from .llm.base import Completion, Model
 from .prompts import render
+from .replies import echo, extract_code, failing_lines, trim
 from .runs import Run
 from .secrets import redact
 
-FENCE = re.compile(r"```[ \t]*([\w+.#-]*)[^\n]*\n(.*?)```", re.DOTALL)
-MAX_ERROR_CHARS = 3000
-MAX_ECHO_CHARS = 20_000  # a reply repeated in a repair request (a 50 MB one would be sent whole)
 _EXT = {"python": "py", "cpp": "ino", "c": "c", "json": "json"}
-
-
-@dataclass
-class Finding:
-    """One failed check: which check, what is wrong, and where (line numbers in the code)."""
-
-    check: str
-    message: str
-    lines: list[int] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        where = f" (line {', '.join(map(str, self.lines))})" if self.lines else ""
-        return f"[{self.check}] {self.message}{where}"
-
-
-class AttemptFailed(Exception):
-    """Base of the typed failures that send the loop round again."""
-
-    category = "failed"
-
-    def __init__(self, message: str, lines: list[int] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.lines = lines or []
-
-
-class FormatError(AttemptFailed):
-    category = "format"
-
-
-class ExecutionFailed(AttemptFailed):
-    """The code did not run (or did not compile, or misbehaved in the simulator)."""
-
-    def __init__(self, message: str, lines: list[int] | None = None, category: str = "runtime"):
-        super().__init__(message, lines)
-        self.category = category
-
-
-class CheckFailed(AttemptFailed):
-    category = "check"
-
-    def __init__(self, findings: list[Finding]) -> None:
-        super().__init__("\n".join(str(f) for f in findings), sorted({n for f in findings for n in f.lines}))
-        self.findings = findings
-
-    @property
-    def checks(self) -> list[str]:
-        return sorted({f.check for f in self.findings})
+__all__ = ["AttemptFailed", "CheckFailed", "ExecutionFailed", "Finding", "FormatError", "Limits", "LoopResult",
+           "Task", "extract_code", "failing_lines", "run_loop", "trim"]
 
 
 class Task(Protocol):
@@ -124,39 +76,6 @@ class LoopResult:
         return {"task": self.task, "status": self.status, "attempts": len(self.attempts),
                 "stopped_by": self.stopped_by, "failures": [a.category for a in self.attempts
                                                             if a.status == "failed"]}
-
-
-def extract_code(text: str, language: str) -> str:
-    """The first fenced block (preferring one tagged with `language`); FormatError if none."""
-    blocks = FENCE.findall(text or "")
-    if not blocks:
-        raise FormatError(f"the reply has no fenced ```{language} code block")
-    tagged = [body for tag, body in blocks if tag.lower() in _aliases(language)]
-    return (tagged or [body for _, body in blocks])[0].strip() + "\n"
-
-
-def _aliases(language: str) -> set[str]:
-    groups = [{"python", "py", "python3"}, {"cpp", "c++", "ino", "arduino", "c"}, {"json"}]
-    return next((g for g in groups if language in g), {language})
-
-
-def trim(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    """Keep the head and the tail of a long error; the tail usually says what went wrong."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    head = limit // 3
-    return text[:head] + "\n[... trimmed ...]\n" + text[-(limit - head):]
-
-
-def failing_lines(code: str, lines: list[int], context: int = 2) -> str:
-    source = code.splitlines()
-    shown: list[str] = []
-    for n in sorted(set(lines))[:6]:
-        lo, hi = max(1, n - context), min(len(source), n + context)
-        shown += [f"{i:4d}{'>' if i == n else ' '} {source[i - 1]}" for i in range(lo, hi + 1)]
-        shown.append("   ...")
-    return "\n".join(shown)
 
 
 def run_loop(task: Task, model: Model, run: Run, limits: Limits, parent: str | None = None) -> LoopResult:
@@ -257,22 +176,8 @@ def _next_messages(task: Task, state: _State, reply_text: str, err: AttemptFaile
         code_lines=failing_lines(state.code or "", err.lines) if state.code and err.lines else "",
         language=task.language,
     )
-    return [*state.messages, {"role": "assistant", "content": _echo(redact(reply_text), task.language)},
+    return [*state.messages, {"role": "assistant", "content": echo(redact(reply_text), task.language)},
             {"role": "user", "content": repair}]
-
-
-def _echo(reply: str, language: str) -> str:
-    """The reply as the conversation repeats it: whole when short, else its code or a bounded excerpt."""
-    if not reply:
-        return "(empty reply)"
-    if len(reply) <= MAX_ECHO_CHARS:
-        return reply
-    try:
-        code = extract_code(reply, language)
-    except FormatError:
-        return excerpt(reply, MAX_ECHO_CHARS)
-    left_out = f"[the rest of the {len(reply):,}-character reply is left out]"
-    return f"```{language}\n{excerpt(code, MAX_ECHO_CHARS)}```\n{left_out}"
 
 
 def _stage_cost(run: Run) -> float:
