@@ -100,14 +100,22 @@ def _png(path: Path) -> Path:
 def test_a_png_given_as_a_tflite_model_is_named(tmp_path):
     png = _png(tmp_path / "model.tflite")
     line = one_error_line(cli("convert", "--check", str(png), "--out", "runs", cwd=tmp_path))
-    assert "not a TFLite model" in line and "PNG image" in line and "unpack_from" not in line
+    assert "not a .tflite model" in line and "PNG image" in line and "unpack_from" not in line
+    line = one_error_line(cli("sketch", "--model", str(png), "--labels", "a,b", "--board", "uno", "--llm",
+                              "offline", "--out", "runs", cwd=tmp_path))
+    assert "not a .tflite model" in line and "PNG image" in line and "unpack_from" not in line
+    assert not (tmp_path / "runs").exists()
+    from tinyml_autopilot.checks.tflite import LoadFailed, inspect
+
+    with pytest.raises(LoadFailed, match="not a TFLite model: it looks like a PNG image"):
+        inspect(png)  # generated conversion code writing an image is told so too
 
 
 def test_a_png_given_as_a_keras_model_is_named(tmp_path):
     png = _png(tmp_path / "model.keras")
     line = one_error_line(cli("convert", "--model", str(png), "--llm", "offline", "--out", "runs",
                                   cwd=tmp_path))
-    assert "PNG image" in line and "--model takes a .keras or .h5" in line
+    assert "PNG image" in line and "is not a .keras or .h5 file" in line
 
 
 def test_convert_check_of_a_corrupt_model_exits_2(tmp_path):

@@ -15,7 +15,7 @@ from rich.logging import RichHandler
 
 from ..errors import Interrupted, UserError
 from ..secrets import redact
-from .options import check_numbers
+from .options import check_model_files, check_numbers
 
 console = Console(stderr=True)
 
@@ -74,6 +74,7 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
             inputs, flags = _resumed(resumed, runner, inputs, flags)
         _inputs_exist(inputs)
         check_numbers(inputs)
+        check_model_files(stage, inputs)
         settings = settings_from(config, **flags)
         model = get_model(settings)
         if model.offline and not settings.llm and not inputs.get("check"):  # --check asks no LLM

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
+from ..checks.model_file import is_keras, is_tflite, looks_like
 from ..errors import UserError
 
 # option -> (low, high, low included, what it is); None: unbounded on that side
@@ -48,3 +50,20 @@ def _check(key: str, value: Any) -> None:
     too_high = high is not None and value > high
     if too_low or too_high:
         raise UserError(f"{flag} {value:g} is out of range: give {what}")
+
+
+# (stage, option) -> (test of the file's first bytes, what the option takes)
+MODEL_FILES = {
+    ("sketch", "model"): (is_tflite, "a .tflite model"),
+    ("convert", "check"): (is_tflite, "a .tflite model"),
+    ("convert", "model"): (is_keras, "a .keras or .h5 file, or a SavedModel folder"),
+}
+
+
+def check_model_files(stage: str, values: dict[str, Any]) -> None:
+    """A model option given a file of another kind (an image, a CSV) is named for what it looks like."""
+    for (where, key), (fits, takes) in MODEL_FILES.items():
+        path = values.get(key)
+        if where != stage or path is None or not Path(path).is_file() or fits(Path(path)):
+            continue
+        raise UserError(f"{path} is not {takes}: it looks like {looks_like(Path(path))} (check --{key})")
