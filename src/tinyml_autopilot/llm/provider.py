@@ -128,9 +128,9 @@ class LiteLLMModel:
         wait = BACKOFF_S * 2 ** (retry - 1) if asked is None else min(asked, RETRY_AFTER_MAX_S)
         left = remaining(deadline)
         if left is not None and wait > left:
-            raise LLMError(f"{where} asked to wait {wait:.0f} s before retrying, more than the {max(left, 0):.0f} s "
-                           "left of the stage's wall-time limit: retry later, or raise wall_limit (config file or "
-                           "TINYML_WALL_LIMIT)")
+            what = f"{where} asked to wait {wait:.0f} s" if asked is not None else f"{where} failed"
+            raise LLMError(f"{what} before retrying, more than the {max(left, 0):.0f} s left of the stage's "
+                           "wall-time limit: retry later, or raise wall_limit (config file or TINYML_WALL_LIMIT)")
         why = f"as it asked (Retry-After {asked:g} s{', capped' if asked > wait else ''})" if asked is not None \
             else "before retrying"
         status = getattr(err, "status_code", None) or type(err).__name__
