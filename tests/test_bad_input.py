@@ -36,10 +36,10 @@ def iris_csv(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("option", "value", "words"), [
-    ("--seed", "-1", "--seed -1 is out of range"),
-    ("--test-size", "1.5", "--test-size 1.5 is out of range"),
-    ("--window", "0", "--window 0 is out of range"),
-    ("--rate", "nan", "--rate nan is not a number"),
+    ("--seed", "-1", "--seed -1 is not a seed from 0 to"),
+    ("--test-size", "1.5", "--test-size 1.5 is not a share between 0 and 1"),
+    ("--window", "0", "--window 0 is not a number of samples per window of at least 1"),
+    ("--rate", "nan", "--rate nan is not a sample rate in Hz above 0"),
 ])
 def test_numeric_options_are_checked_before_any_run_folder(tmp_path, iris_csv, option, value, words):
     result = cli("data", "--data", str(iris_csv), "--label", "target", "--llm", "offline", "--out", "runs",
@@ -115,7 +115,7 @@ def test_a_png_given_as_a_keras_model_is_named(tmp_path):
     png = _png(tmp_path / "model.keras")
     line = one_error_line(cli("convert", "--model", str(png), "--llm", "offline", "--out", "runs",
                                   cwd=tmp_path))
-    assert "PNG image" in line and "is not a .keras or .h5 file" in line
+    assert "PNG image" in line and "--model takes a .keras or .h5 file" in line
 
 
 def test_convert_check_of_a_corrupt_model_exits_2(tmp_path):
