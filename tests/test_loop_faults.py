@@ -13,7 +13,6 @@ from tinyml_autopilot import secrets
 from tinyml_autopilot.llm import LLMError, get_model
 from tinyml_autopilot.loop import Limits, run_loop
 from tinyml_autopilot.runs import Run
-from tinyml_autopilot.scrub import scrub_tree
 
 KEY = "sk-i12b-run-folder-key-7781"
 
@@ -85,6 +84,7 @@ def test_the_streaming_scrub_agrees_with_redact(tmp_path, monkeypatch):
     import random
 
     from tinyml_autopilot import scrub
+    from tinyml_autopilot.scrub import scrub_tree
 
     monkeypatch.setattr(scrub, "CHUNK", 7)  # secrets straddle every chunk boundary
     rng, keys = random.Random(0), {"sk-abcdef123", "tok-999999"}
