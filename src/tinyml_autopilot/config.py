@@ -144,6 +144,8 @@ def load_settings(
     _FILES["env"] = dotenv if dotenv.is_file() else None
     given = {k: v for k, v in (flags or {}).items() if v is not None}
     problems = _unknown_environment()
+    if path is not None:
+        _require_mapping(path)
     try:
         settings = Settings(**given)
     except ValidationError as err:
@@ -155,6 +157,20 @@ def load_settings(
     if settings.api_key is not None:
         secrets.register(settings.api_key.get_secret_value())
     return settings
+
+
+def _require_mapping(path: Path) -> None:
+    """A YAML config must be `setting: value` lines; a list or a lone value is refused by name."""
+    if path.suffix == ".toml":
+        return  # TOML's top level is always a table
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return  # reported with the parser's own words below
+    if data is not None and not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
+        raise UserError(f"cannot read config file {path}: it holds {kind}, not settings: write one "
+                        "`setting: value` per line (e.g. `llm: openai/gpt-4o`), without a leading '- '")
 
 
 def _read_error(err: Exception) -> str:

@@ -8,68 +8,21 @@ failure back as a repair prompt. Each attempt is saved in `finally`, so nothing 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from .failures import AttemptFailed, CheckFailed, ExecutionFailed, Finding, FormatError
 from .llm.base import Completion, Model
 from .prompts import render
+from .replies import echo, extract_code, failing_lines, trim
 from .runs import Run
 from .secrets import redact
 
-FENCE = re.compile(r"```[ \t]*([\w+.#-]*)[^\n]*\n(.*?)```", re.DOTALL)
-MAX_ERROR_CHARS = 3000
 _EXT = {"python": "py", "cpp": "ino", "c": "c", "json": "json"}
-
-
-@dataclass
-class Finding:
-    """One failed check: which check, what is wrong, and where (line numbers in the code)."""
-
-    check: str
-    message: str
-    lines: list[int] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        where = f" (line {', '.join(map(str, self.lines))})" if self.lines else ""
-        return f"[{self.check}] {self.message}{where}"
-
-
-class AttemptFailed(Exception):
-    """Base of the typed failures that send the loop round again."""
-
-    category = "failed"
-
-    def __init__(self, message: str, lines: list[int] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.lines = lines or []
-
-
-class FormatError(AttemptFailed):
-    category = "format"
-
-
-class ExecutionFailed(AttemptFailed):
-    """The code did not run (or did not compile, or misbehaved in the simulator)."""
-
-    def __init__(self, message: str, lines: list[int] | None = None, category: str = "runtime"):
-        super().__init__(message, lines)
-        self.category = category
-
-
-class CheckFailed(AttemptFailed):
-    category = "check"
-
-    def __init__(self, findings: list[Finding]) -> None:
-        super().__init__("\n".join(str(f) for f in findings), sorted({n for f in findings for n in f.lines}))
-        self.findings = findings
-
-    @property
-    def checks(self) -> list[str]:
-        return sorted({f.check for f in self.findings})
+__all__ = ["AttemptFailed", "CheckFailed", "ExecutionFailed", "Finding", "FormatError", "Limits", "LoopResult",
+           "Task", "extract_code", "failing_lines", "run_loop", "trim"]
 
 
 class Task(Protocol):
@@ -125,39 +78,6 @@ class LoopResult:
                                                             if a.status == "failed"]}
 
 
-def extract_code(text: str, language: str) -> str:
-    """The first fenced block (preferring one tagged with `language`); FormatError if none."""
-    blocks = FENCE.findall(text or "")
-    if not blocks:
-        raise FormatError(f"the reply has no fenced ```{language} code block")
-    tagged = [body for tag, body in blocks if tag.lower() in _aliases(language)]
-    return (tagged or [body for _, body in blocks])[0].strip() + "\n"
-
-
-def _aliases(language: str) -> set[str]:
-    groups = [{"python", "py", "python3"}, {"cpp", "c++", "ino", "arduino", "c"}, {"json"}]
-    return next((g for g in groups if language in g), {language})
-
-
-def trim(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    """Keep the head and the tail of a long error; the tail usually says what went wrong."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    head = limit // 3
-    return text[:head] + "\n[... trimmed ...]\n" + text[-(limit - head):]
-
-
-def failing_lines(code: str, lines: list[int], context: int = 2) -> str:
-    source = code.splitlines()
-    shown: list[str] = []
-    for n in sorted(set(lines))[:6]:
-        lo, hi = max(1, n - context), min(len(source), n + context)
-        shown += [f"{i:4d}{'>' if i == n else ' '} {source[i - 1]}" for i in range(lo, hi + 1)]
-        shown.append("   ...")
-    return "\n".join(shown)
-
-
 def run_loop(task: Task, model: Model, run: Run, limits: Limits, parent: str | None = None) -> LoopResult:
     """Generate, run and check `task` until its checks pass or a limit is reached."""
     state = _resume_state(run, task)
@@ -171,7 +91,7 @@ def run_loop(task: Task, model: Model, run: Run, limits: Limits, parent: str | N
             run.write_json(f"attempts/{task.name}/result.json", result.summary())
             return result
         number = len(state.attempts) + 1
-        outcome, record = _attempt(task, model, run, state, number, parent)
+        outcome, record = _attempt(task, model, run, state, number, parent, started + limits.wall_s)
         state.attempts.append(record)
         if record.status == "ok":
             workdir = run.dir / "attempts" / task.name / f"{number:02d}"
@@ -188,7 +108,8 @@ class _State:
     done: LoopResult | None = None
 
 
-def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, parent: str | None):
+def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, parent: str | None,
+             deadline: float):
     folder = run.path("attempts", task.name, f"{number:02d}", ".keep").parent
     rel = folder.relative_to(run.dir)  # written through the run, so secrets are redacted
     record = AttemptRecord(number=number, status="failed")
@@ -206,8 +127,9 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
                 text = f"```{task.language}\n{task.template()}```"
             else:
                 run.write_json(str(rel / "prompt.json"), state.messages)
-                reply = model.complete(state.messages, run=run, parent=here,
-                                       tags={"task": task.name, "attempt": number})
+                reply = model.complete(state.messages, run=run, parent=here, deadline=deadline,
+                                       tags={"task": task.name, "attempt": number},
+                                       reply_file=str(rel / "response.md"))
                 text = reply.text
             run.write_text(str(rel / "response.md"), text)
             code = redact(extract_code(text, task.language))  # generated code never holds a key
@@ -232,6 +154,7 @@ def _attempt(task: Task, model: Model, run: Run, state: _State, number: int, par
         if record.status != "ok" and not settled:  # stopped before a verdict: not a failure of the code
             record.status, record.error = "interrupted", f"the attempt was interrupted before it finished: {stopped_by}"
         record.duration_s = round(time.monotonic() - start, 3)
+        run.scrub(folder)  # what the code wrote holds no key, whatever its size (removals are logged)
         if reply is not None:
             record.llm_s, record.cost_usd = reply.latency_s, reply.cost_usd
             record.tokens_in, record.tokens_out = reply.tokens_in, reply.tokens_out
@@ -253,7 +176,7 @@ def _next_messages(task: Task, state: _State, reply_text: str, err: AttemptFaile
         code_lines=failing_lines(state.code or "", err.lines) if state.code and err.lines else "",
         language=task.language,
     )
-    return [*state.messages, {"role": "assistant", "content": redact(reply_text) or "(empty reply)"},
+    return [*state.messages, {"role": "assistant", "content": echo(redact(reply_text), task.language)},
             {"role": "user", "content": repair}]
 
 
@@ -278,6 +201,9 @@ def _resume_state(run: Run, task: Task) -> _State:
     """Pick up a task's saved attempts so `--resume` continues where the run stopped."""
     state = _State(messages=task.messages())
     folder = run.dir / "attempts" / task.name
+    for unfinished in sorted(folder.glob("[0-9][0-9]")):
+        if unfinished.is_dir() and not (unfinished / "attempt.json").is_file():
+            _record_unfinished(unfinished)  # the process died in it (kill -9, power loss): no `finally` ran
     for attempt_file in sorted(folder.glob("*/attempt.json")):
         record = AttemptRecord(**json.loads(attempt_file.read_text()))
         if record.status == "interrupted":  # kept aside; its number is tried again
@@ -294,6 +220,14 @@ def _resume_state(run: Run, task: Task) -> _State:
         state.done = LoopResult(task.name, "ok", state.attempts, code, outcome=None,
                                 workdir=folder / f"{last.number:02d}")
     return state
+
+
+def _record_unfinished(folder: Path) -> None:
+    """An attempt folder without attempt.json: recorded as interrupted, to be set aside like a Ctrl-C'd one."""
+    record = AttemptRecord(number=int(folder.name), status="interrupted",
+                           error="the attempt was interrupted before it finished: the process ended "
+                                 "without saving it (killed, or the machine stopped)")
+    (folder / "attempt.json").write_text(json.dumps(asdict(record), indent=2) + "\n")
 
 
 def _set_aside(folder: Path) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .runlock import RunLock
+from .scrub import scrub_tree
 from .secrets import redact
 
 KEEP_INPUT_MAX_BYTES = 200 * 1024 * 1024
@@ -52,6 +54,7 @@ class Run:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("tinyml_autopilot"))
     # called as the loop starts and ends each attempt: observer(event, task, number, record or None)
     observers: list[Callable[[str, str, int, dict | None], None]] = field(default_factory=list)
+    _lock: RunLock | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, out: Path, stage: str, inputs: dict[str, Any] | None = None) -> Run:
@@ -103,6 +106,17 @@ class Run:
             run.save_metrics()
         run.observers = list(self.observers)
         return run
+
+    def lock(self, command: str) -> None:
+        """Hold this folder for this process (UserError naming the holder when another has it)."""
+        if self._lock is None:
+            self._lock = RunLock(self.dir)
+            self._lock.acquire(command)
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def notify(self, event: str, task: str, number: int, record: dict | None = None) -> None:
         """Tell the observers (a progress display) that an attempt started or ended."""
@@ -177,7 +191,24 @@ class Run:
     def save_metrics(self) -> None:
         self.write_json("metrics.json", self.metrics)
 
+    def scrub(self, folder: Path | None = None) -> list[str]:
+        """Redact every secret from the files under `folder` (the whole run folder by default).
+
+        A binary file holding a secret is removed; each one is named in the log, the trace and
+        metrics.json (`removed_files`), so the run says which file it refused to keep.
+        """
+        removed = [str(p.relative_to(self.dir)) if p.is_relative_to(self.dir) else str(p)
+                   for p in scrub_tree(folder or self.dir)]
+        for name in removed:
+            self.log.warning("removed %s from the run folder: it held a configured secret (an API key) and is "
+                             "not text that can be redacted", name)
+            self.event("scrub", name, status="removed", reason="held a secret")
+        if removed:
+            self.metrics["removed_files"] = sorted({*self.metrics.get("removed_files", []), *removed})
+        return removed
+
     def finish(self, status: str, **figures: Any) -> None:
+        self.scrub()
         self.metrics.update(figures)
         self.metrics["status"] = status
         self.metrics["wall_s"] = round(time.time() - self.metrics.get("started", time.time()), 3)

@@ -89,9 +89,9 @@ def test_conversion_of_a_model_with_an_unsupported_op_fails_with_the_finding(mod
 
 def test_corrupt_files_give_one_clear_line(models, tmp_path):
     proc = cli("--check", str(models["corrupt.tflite"]), "--json", out=tmp_path)
-    assert proc.returncode == 1
-    assert json.loads(proc.stdout)["findings"] == [
-        "load: corrupt.tflite does not load in the LiteRT interpreter: The model is not a valid Flatbuffer buffer"]
+    assert proc.returncode == 2  # a bad input, not a failed check
+    assert json.loads(proc.stdout)["message"].endswith("corrupt.tflite is not a .tflite model: it looks like a zip "
+                                                       "archive (check --check)")
     proc = cli("--model", str(models["corrupt"]), "--rep-data", str(models["rep"]), out=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "error: cannot load corrupt.keras: it is not a .keras archive" in proc.stderr

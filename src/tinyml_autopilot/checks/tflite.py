@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..loop import Finding
+from .model_file import looks_like
 
 # Builtin ops the TFLite Micro interpreter resolves (tflite-micro's all_ops_resolver, checked against
 # the installed interpreter by tests/checks/test_tflite.py); others fail with "Didn't find op for
@@ -81,6 +82,9 @@ def _tensor(detail: dict) -> TensorInfo:
 
 def inspect(path: Path) -> ModelInfo:
     """Load the model in LiteRT and describe it; LoadFailed with the reason when it does not load."""
+    kind = looks_like(Path(path))
+    if kind != "a TFLite model":  # LiteRT would read a length from any 4 bytes and fail obscurely
+        raise LoadFailed(f"{Path(path).name} is not a TFLite model: it looks like {kind}")
     try:
         content = Path(path).read_bytes()
         interp = _interpreter(content)

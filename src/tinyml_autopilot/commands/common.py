@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 
 from ..errors import Interrupted, UserError
 from ..secrets import redact
+from .options import check_model_files, check_numbers
 
 console = Console(stderr=True)
 
@@ -64,18 +65,22 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     from ..stages.base import StageContext
 
     setup_logging(bool(flags.get("debug")))
-    run = None
+    run = resumed = None
     try:
         inputs = {k: (v.resolve() if isinstance(v, Path) else v) for k, v in inputs.items()}
         resumed = Run.open(resume, stage) if resume is not None else None
         if resumed is not None:
+            resumed.lock(f"tinyml-autopilot {stage} --resume {resumed.dir}")
             inputs, flags = _resumed(resumed, runner, inputs, flags)
         _inputs_exist(inputs)
+        check_numbers(inputs)
+        check_model_files(stage, inputs)
         settings = settings_from(config, **flags)
         model = get_model(settings)
         if model.offline and not settings.llm and not inputs.get("check"):  # --check asks no LLM
             logging.getLogger("tinyml_autopilot").info(OFFLINE_HINT)
         run = resumed or Run.create(settings.out, stage, _public(inputs, settings))
+        run.lock(f"tinyml-autopilot {stage} --resume {run.dir}")
         run.observers.append(AttemptPrinter(console))
         ctx = StageContext(settings=settings, model=model, run=run, console=console)
         result = runner(ctx, **inputs)
@@ -89,6 +94,11 @@ def run_stage(stage: str, runner: Callable[..., Any], *, json_out: bool, config:
     except Exception as err:
         _stopped(stage, run, err, json_out)
         raise
+    finally:
+        if run is not None:
+            run.unlock()
+        elif resumed is not None:
+            resumed.unlock()
     if show is not None and not json_out:
         show(result)
     else:

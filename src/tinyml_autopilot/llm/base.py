@@ -34,7 +34,17 @@ class Model(Protocol):
         run: Run | None = None,
         parent: str | None = None,
         tags: dict[str, Any] | None = None,
+        deadline: float | None = None,  # time.monotonic() past which no retry is waited for
+        reply_file: str | None = None,  # where the caller keeps the reply (run-relative): stored once
     ) -> Completion: ...
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The head and the tail of a long text, saying how much was left out between them."""
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    return f"{text[:head]}\n[... {len(text) - limit:,} characters left out ...]\n{text[-(limit - head):]}"
 
 
 class LLMError(UserError):
@@ -47,5 +57,6 @@ class OfflineModel:
     name = "offline"
     offline = True
 
-    def complete(self, messages, *, run=None, parent=None, tags=None) -> Completion:  # noqa: ARG002
+    def complete(self, messages, *, run=None, parent=None, tags=None, deadline=None,  # noqa: ARG002
+                 reply_file=None) -> Completion:
         raise LLMError("no LLM is configured for this call: pass --llm PROVIDER/MODEL")

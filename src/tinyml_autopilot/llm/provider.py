@@ -10,7 +10,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import secrets
-from .base import Completion, LLMError
+from .base import Completion, LLMError, excerpt
+from .transport import RETRY_AFTER_MAX_S, RequestTimeout, call_within, remaining, retry_after
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -35,6 +36,8 @@ NEEDS_API_BASE = {"hosted_vllm": "the vLLM server's URL, e.g. http://host:8000/v
 # where litellm looks when --api-base is not given, for servers people run themselves
 DEFAULT_BASES = {"ollama": "http://localhost:11434", "ollama_chat": "http://localhost:11434"}
 BACKOFF_S = 0.5
+INLINE_REPLY_CHARS = 64 * 1024  # a longer reply is kept in the attempt's response.md only
+EXCERPT_CHARS = 2000
 UNREACHABLE = ("connect", "name or service not known", "temporary failure in name resolution",
                "nodename nor servname", "network is unreachable", "no route to host")
 
@@ -78,20 +81,27 @@ class LiteLLMModel:
         return "none" if self.api_base else None
 
     def complete(self, messages, *, run: Run | None = None, parent: str | None = None,
-                 tags: dict[str, Any] | None = None) -> Completion:
+                 tags: dict[str, Any] | None = None, deadline: float | None = None,
+                 reply_file: str | None = None) -> Completion:
         litellm = _litellm()
         start, retries = time.perf_counter(), 0
+        request = self._request(messages)
         while True:
             t0 = time.perf_counter()
-            try:
-                response = litellm.completion(**self._request(messages))
+            try:  # llm_timeout bounds the whole exchange, not each read of a reply trickling in
+                response = call_within(lambda: litellm.completion(**request), self.timeout)
                 break
             except Exception as err:
                 if not _transient(litellm, err) or retries >= self.retries:  # key, model, request: no retry
                     self._record(run, parent, tags, messages, None, start, retries, err)
                     raise self._explain(err) from err
                 retries += 1
-                time.sleep(BACKOFF_S * 2 ** (retries - 1))
+                try:
+                    wait = self._pause(err, retries, deadline, run)
+                except LLMError as stop:
+                    self._record(run, parent, tags, messages, None, start, retries, stop)
+                    raise
+                time.sleep(wait)
             except KeyboardInterrupt:  # the call is on record even when the run stops during it
                 self._record(run, parent, tags, messages, None, start, retries, "interrupted before the answer")
                 raise
@@ -106,8 +116,28 @@ class LiteLLMModel:
             network_s=round(end - t0, 4),
             retries=retries,
         )
-        self._record(run, parent, tags, messages, done, start, retries, None)
+        if reply_file and run is not None and len(done.text) > INLINE_REPLY_CHARS:
+            run.write_text(reply_file, done.text)  # stored once, there; the call's record points to it
+        self._record(run, parent, tags, messages, done, start, retries, None, reply_file)
         return done
+
+    def _pause(self, err: Exception, retry: int, deadline: float | None, run: Run | None) -> float:
+        """Seconds to wait before retry number `retry`: the server's Retry-After (capped), else back-off."""
+        where = self.api_base or DEFAULT_BASES.get(self.provider, self.provider)
+        asked = retry_after(err)
+        wait = BACKOFF_S * 2 ** (retry - 1) if asked is None else min(asked, RETRY_AFTER_MAX_S)
+        left = remaining(deadline)
+        if left is not None and wait > left:
+            what = f"{where} asked to wait {wait:.0f} s" if asked is not None else f"{where} failed"
+            raise LLMError(f"{what} before retrying, more than the {max(left, 0):.0f} s left of the stage's "
+                           "wall-time limit: retry later, or raise wall_limit (config file or TINYML_WALL_LIMIT)")
+        why = f"as it asked (Retry-After {asked:g} s{', capped' if asked > wait else ''})" if asked is not None \
+            else "before retrying"
+        status = getattr(err, "status_code", None) or type(err).__name__
+        (run.log if run is not None else logging.getLogger("tinyml_autopilot")).info(
+            "%s answered %s: waiting %s s %s (retry %d of %d)", where, status, f"{wait:.3g}", why, retry,
+            self.retries)
+        return wait
 
     def _request(self, messages) -> dict[str, Any]:
         req: dict[str, Any] = {"model": f"{self.provider}/{self.model}", "messages": messages, "timeout": self.timeout,
@@ -119,7 +149,8 @@ class LiteLLMModel:
             req["api_key"] = self.api_key
         return req
 
-    def _record(self, run, parent, tags, messages, done: Completion | None, start, retries, err):
+    def _record(self, run, parent, tags, messages, done: Completion | None, start, retries, err,
+                reply_file: str | None = None):
         if run is None:
             return
         # numbered after the calls already in the folder: a resumed run keeps the earlier ones
@@ -129,6 +160,9 @@ class LiteLLMModel:
         body = {"model": self.name, "api_base": self.api_base, "messages": messages,
                 "response": done.text if done else None, "error": str(err) if err else None,
                 **figures, "retries": retries}
+        if done and reply_file and len(done.text) > INLINE_REPLY_CHARS:
+            body |= {"response": excerpt(done.text, EXCERPT_CHARS), "response_chars": len(done.text),
+                     "response_file": reply_file}
         run.write_json(call, body)
         run.log.debug("LLM %s: %s, %s tokens in, %s out, %.2f s%s", self.name, "ok" if done else "error",
                       done.tokens_in if done else 0, done.tokens_out if done else 0,
@@ -202,7 +236,7 @@ def _tracing(litellm) -> None:
 
 def _transient(litellm, err: Exception) -> bool:
     """Worth retrying: rate limits, timeouts, dropped connections and any 5xx (502, 503, 529...)."""
-    if isinstance(err, (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError)):
+    if isinstance(err, (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, RequestTimeout)):
         return True
     status = getattr(err, "status_code", None)
     return isinstance(status, int) and status >= 500

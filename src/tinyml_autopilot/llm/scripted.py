@@ -1,9 +1,11 @@
 """A scripted OpenAI-compatible chat-completions server on 127.0.0.1.
 
 It replays queued replies over real HTTP, so tests exercise the whole litellm path. A reply
-is a string (the assistant's text), or a dict: {"status": 429} for an HTTP error,
-{"hang": seconds} to stall, {"text": ..., "delay": s}. A callable `responder(request)`
-may pick the reply instead of the queue (useful when parallel runs share one server).
+is a string (the assistant's text), or a dict: {"status": 429} for an HTTP error (with
+"retry_after": a Retry-After header), {"hang": seconds} to stall, {"text": ..., "delay": s},
+{"text": ..., "trickle": s} to send the reply one byte every s seconds (a stream that never ends
+in time). A callable `responder(request)` may pick the reply instead of the queue (useful when
+parallel runs share one server).
 Like a real provider, it rejects a wrong key (`api_key`) with 401 and, given `models`, a model
 it does not serve with 404.
 """
@@ -30,6 +32,7 @@ class ScriptedServer:
         self.models = models
         self.requests: list[dict] = []
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -43,6 +46,7 @@ class ScriptedServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()  # a trickling reply stops
         self._server.shutdown()
         self._server.server_close()
 
@@ -85,20 +89,41 @@ class ScriptedServer:
                     time.sleep(reply["hang"])
                     return
                 if isinstance(reply, dict) and "status" in reply:
+                    headers = {"Retry-After": str(reply["retry_after"])} if "retry_after" in reply else {}
                     self._send(reply["status"], {"error": {"message": reply.get("error", "scripted"),
-                                                           "type": "scripted"}})
+                                                           "type": "scripted"}}, headers)
+                    return
+                if isinstance(reply, dict) and "trickle" in reply:
+                    self._trickle(_completion(body, reply["text"]), reply["trickle"])
                     return
                 if isinstance(reply, dict):
                     time.sleep(reply.get("delay", 0))
                     reply = reply["text"]
                 self._send(200, _completion(body, reply))
 
-            def _send(self, status: int, payload: dict) -> None:
+            def _trickle(self, payload: dict, seconds_per_byte: float) -> None:
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    for i in range(len(data)):
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                        if server._closing.wait(seconds_per_byte):
+                            return
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):

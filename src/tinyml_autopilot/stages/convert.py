@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import tflite
+from ..checks.model_file import is_keras, looks_like
 from ..errors import UserError
 from ..loop import CheckFailed, Finding, run_loop
 from ..prompts import render
@@ -196,10 +197,9 @@ def check_only(ctx: StageContext, path: Path, data: Path | None, quant: str | No
     float_acc = _train_accuracy(data) if data else None
     source = Source(Path(path), processed, processed.input_shape, float_acc) if processed else None
     findings, figures = conversion_checks(Path(path), quant, source, tolerance, processed)
-    if any(f.check == "load" for f in findings):
-        ctx.run.finish("failed", findings=len(findings))
-        return StageResult("convert", "failed", ctx.run.dir, {"findings": [finding_line(f) for f in findings]},
-                           finding_line(findings[0]))
+    unloadable = [f for f in findings if f.check == "load"]
+    if unloadable:  # a bad input, not a failed check: one line, exit 2
+        raise UserError(f"{unloadable[0].message}: --check takes a .tflite model file")
     target = Path(shutil.copy2(path, ctx.run.path("artifacts", "model.tflite")))
     return publish(ctx, target, figures["quant"], processed, float_acc, figures.get("converted_accuracy"), emit,
                    findings)
@@ -219,8 +219,9 @@ def resolve_source(ctx: StageContext, data: Path | None, model: Path | None) -> 
         raise UserError(f"{model} does not exist: check --model")
     if model.is_dir() and not (model / "saved_model.pb").is_file():
         raise UserError(f"{model} is a folder without saved_model.pb: --model takes .keras, .h5 or a SavedModel")
-    if model.is_file() and model.suffix not in (".keras", ".h5", ".hdf5"):
-        raise UserError(f"{model}: --model takes a .keras or .h5 file, or a SavedModel folder")
+    if model.is_file() and (model.suffix not in (".keras", ".h5", ".hdf5") or not is_keras(model)):
+        raise UserError(f"{model} looks like {looks_like(model)}: --model takes a .keras or .h5 file, "
+                        "or a SavedModel folder")
     processed = resolve_processed(data, ctx.run, ("data", "train")) if data else None
     if report and report.get("input_shape") and isinstance(report.get("test_accuracy"), float):
         return Source(model, processed, report["input_shape"], report["test_accuracy"])  # our own train run

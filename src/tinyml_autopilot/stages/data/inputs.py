@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UserError
+from .csv_guard import guard_text_table
 
 FILE_NAME_LABELS = {"file name", "filename", "file", "file_name"}
 GUESSED_LABELS = ("label", "class", "target", "y", "activity", "gesture")
@@ -38,11 +39,14 @@ def inspect_source(data: Path | None, label: str | None) -> Source:
     if not path.exists():
         raise UserError(f"data path {path} does not exist: check --data")
     if path.is_dir():
+        for file in sorted(path.glob("*.[cC][sS][vV]")):
+            guard_text_table(file)
         return _folder(path, label)
     if path.stat().st_size == 0:
         raise UserError(f"{path} is empty: pass a file with data")
     if path.suffix.lower() == ".npz":
         return _npz(path)
+    guard_text_table(path)
     return _csv(path, label)
 
 
