@@ -47,7 +47,9 @@ class Bubblewrap:
     def fds(self) -> tuple[int, ...]:
         return self.info_w, self.ready_w, self.go_r
 
-    def prefix(self, readable: list[Path], memory_mb: int, fenced: bool, python: str | None) -> list[str]:
+    def prefix(self, command: list[str], readable: list[Path], memory_mb: int, fenced: bool,
+               python: str | None) -> list[str]:
+        readable = [*readable, *visible.program(command[0])]
         # Files in a tmpfs live in RAM: a memory cgroup counts them; without one, the sizes share the budget
         tmp = str((memory_mb // 2 if fenced else memory_mb // 8) << 20)
         inputs = [p for p in readable if not visible.inside(Path(p).resolve(), self.workdir)]

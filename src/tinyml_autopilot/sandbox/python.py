@@ -100,7 +100,8 @@ def run_python(script: Path, workdir: Path, *, args: list[str] | None = None,
 
 def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_mb: int,
                 readable: list[Path] | None = None, disk_mb: int | None = None,
-                env: dict[str, str] | None = None, python: str | None = None) -> ExecResult:
+                env: dict[str, str] | None = None, python: str | None = None,
+                output_limit: int = OUTPUT_LIMIT) -> ExecResult:
     """Run any program (an interpreter, a compiler, a simulator) in `workdir`, its only writable
     folder, with `readable` visible read-only; never raises for the program's faults."""
     workdir = Path(workdir).resolve()
@@ -110,7 +111,7 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
     fenced = group.memory is not None
     sandbox = Bubblewrap(workdir, disk_mb, skip=OUTPUT_FILES) if mode == "bubblewrap" else None
     if sandbox is not None:
-        command = sandbox.prefix(readable or [], memory_mb, fenced, python) + command
+        command = sandbox.prefix(command, readable or [], memory_mb, fenced, python) + command
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     start = time.monotonic()
@@ -159,7 +160,7 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
     if not fenced:
         out_of_memory = any(m in texts[1] for m in ("MemoryError", "std::bad_alloc", "Cannot allocate memory"))
     return ExecResult(
-        returncode=proc.returncode, stdout=trim(texts[0], OUTPUT_LIMIT), stderr=trim(texts[1], OUTPUT_LIMIT),
+        returncode=proc.returncode, stdout=trim(texts[0], output_limit), stderr=trim(texts[1], output_limit),
         duration_s=round(time.monotonic() - start, 3), timed_out=timed_out, out_of_memory=out_of_memory,
         isolation=mode, disk_full=disk_full and not out_of_memory, links=links, memory_mb=memory_mb,
         disk_mb=disk_mb, peak_memory_mb=peak)

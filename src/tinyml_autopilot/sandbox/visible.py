@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -65,6 +66,19 @@ def python_paths(python: str) -> list[Path]:
         if path.exists() and not any(inside(b, path) for b in broad):
             result.append(path)
     return sorted(result)
+
+
+def program(name: str) -> list[Path]:
+    """The program a command runs, when it lies outside the system folders: its folder (a tool's
+    bin/ may hold what it needs), or the file alone where the folder would show a whole project."""
+    found = shutil.which(name)
+    if not found:
+        return []
+    path = Path(found).resolve()
+    if _under_system(path):
+        return []
+    broad = {Path.cwd().resolve(), Path.home().resolve(), Path("/")}
+    return [path] if path.parent in broad else [path.parent]
 
 
 @cache

@@ -1,0 +1,252 @@
+"""Hostile generated code: links out of its folder, other files on the host, host sockets, disk,
+memory shared with its tmpfs, huge output, low memory limits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyml_autopilot.sandbox import cgroups
+from tinyml_autopilot.sandbox.folder import LinkFound, copy_regular
+from tinyml_autopilot.sandbox.python import run_python
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+
+
+def _memory_cgroup() -> bool:
+    group = cgroups.create(64, 64)
+    group.remove()
+    return group.memory is not None
+
+
+needs_memory_cgroup = pytest.mark.skipif(not _memory_cgroup(),
+                                         reason="no memory cgroup may be created here (needs root or delegation)")
+
+
+def _run(tmp_path: Path, code: str, **kwargs):
+    work = tmp_path / "attempt"
+    work.mkdir(exist_ok=True)
+    (work / "script.py").write_text(code)
+    return run_python(work / "script.py", work, **{"timeout_s": 30, "memory_mb": 512, **kwargs})
+
+
+@pytest.fixture
+def outside():
+    """A folder outside /tmp (the sandbox has its own /tmp), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="tinyml-hostile-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_link_out_of_the_folder_is_a_finding_and_not_kept(tmp_path, outside):
+    host_file = outside / "host-secret.txt"
+    host_file.write_text("host only\n")
+    code = ("import os\nos.makedirs('plots')\nopen('plots/ok.png', 'wb').write(b'png')\n"
+            f"os.symlink({str(host_file)!r}, 'plots/loss.png')\nos.symlink('/etc/hostname', 'model.keras')\n")
+    result = _run(tmp_path, code)
+    work = tmp_path / "attempt"
+    assert not result.ok and "plots/loss.png" in result.describe() and "model.keras" in result.describe()
+    assert "symbolic link" in result.describe()
+    assert not (work / "plots" / "loss.png").is_symlink() and not (work / "plots" / "loss.png").exists()
+    assert not (work / "model.keras").exists()
+    assert (work / "plots" / "ok.png").read_bytes() == b"png"
+
+
+def test_publishing_refuses_a_link(tmp_path, outside):
+    (outside / "secret").write_text("host only")
+    link = tmp_path / "plot.png"
+    link.symlink_to(outside / "secret")
+    with pytest.raises(LinkFound, match="plot.png is a symbolic link"):
+        copy_regular(link, tmp_path / "artifacts.png")
+    assert not (tmp_path / "artifacts.png").exists()
+    (tmp_path / "real.png").write_bytes(b"x")
+    assert copy_regular(tmp_path / "real.png", tmp_path / "copy.png").read_bytes() == b"x"
+
+
+@needs_bwrap
+def test_only_system_python_inputs_and_its_folder_are_visible(tmp_path, outside, monkeypatch):
+    project, other, home = outside / "project", outside / "other-project", outside / "home"
+    for folder in (project, other, home / ".config" / "gcloud", home / ".aws"):
+        folder.mkdir(parents=True)
+    secrets = {project / ".env.local": "A=1", project / ".env.production": "B=2", other / ".env": "C=3",
+               home / ".netrc": "machine x password p", home / ".git-credentials": "https://u:p@host",
+               home / ".config" / "gcloud" / "credentials.db": "g", home / ".aws" / "credentials": "k"}
+    for path, text in secrets.items():
+        path.write_text(text)
+    data = outside / "inputs" / "data.csv"
+    data.parent.mkdir()
+    data.write_text("a\n1\n")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("HOME", str(home))
+    paths = [*secrets, project, home]
+    code = ("import os, sys, numpy, tinyml_autopilot\n"
+            f"for p in {[str(p) for p in paths]!r}:\n"
+            "    print('VISIBLE' if os.path.exists(p) else 'hidden', p)\n"
+            f"print(open({str(data)!r}).read().split()[1])\n"
+            "print('python', sys.prefix, numpy.__name__, tinyml_autopilot.__name__)\n")
+    result = _run(tmp_path, code, readable=[data])
+    assert result.ok, result.stderr
+    assert "VISIBLE" not in result.stdout, result.stdout
+    assert result.stdout.splitlines()[len(paths)] == "1"
+    assert "python " + sys.prefix in result.stdout
+
+
+@needs_bwrap
+def test_the_system_folders_show_no_root_only_file(tmp_path):
+    code = ("for p in ('/etc/shadow', '/etc/gshadow'):\n    try:\n        print(repr(open(p).read()[:20]))\n"
+            "    except OSError as e:\n        print('denied', e.errno)\n")
+    result = _run(tmp_path, code)
+    assert result.ok and "root:" not in result.stdout, result.stdout + result.stderr
+    assert all(line in ("''", "denied 13") for line in result.stdout.splitlines()), result.stdout
+
+
+@needs_bwrap
+def test_no_host_unix_socket_is_reachable(tmp_path, outside):
+    paths = [outside / "agent.sock", Path("/run") / f"tinyml-test-{os.getpid()}.sock"]
+    servers = []
+    for path in paths:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        server.listen()
+        servers.append(server)
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind(f"\0tinyml-test-{os.getpid()}")
+    abstract.listen()
+    servers.append(abstract)
+    targets = [*map(str, paths), f"\0tinyml-test-{os.getpid()}"]
+    code = ("import socket, os\n"
+            f"for t in {targets!r}:\n"
+            "    s = socket.socket(socket.AF_UNIX)\n"
+            "    try:\n        s.connect(t); print('CONNECTED', repr(t))\n"
+            "    except OSError as e:\n        print('refused', e.errno)\n"
+            "found = []\n"
+            "for top in ('/etc', '/run', '/var', '/tmp', '/dev/shm', os.getcwd(), os.environ['HOME']):\n"
+            "    for root, dirs, files in os.walk(top):\n"
+            "        found += [os.path.join(root, f) for f in files\n"
+            "                  if os.path.exists(os.path.join(root, f)) and\n"
+            "                  __import__('stat').S_ISSOCK(os.lstat(os.path.join(root, f)).st_mode)]\n"
+            "print('sockets', found)\n")
+    try:
+        result = _run(tmp_path, code)
+    finally:
+        for server in servers:
+            server.close()
+        paths[1].unlink(missing_ok=True)
+    assert result.ok, result.stderr
+    assert "CONNECTED" not in result.stdout and result.stdout.count("refused") == 3, result.stdout
+    assert "sockets []" in result.stdout
+
+
+@needs_bwrap
+def test_the_attempt_folder_has_a_total_disk_cap(tmp_path):
+    code = ("import os\nchunk = b'x' * (1 << 20)\n"
+            "for i in range(3):\n"
+            "    with open(f'part{i}.bin', 'wb') as f:\n"
+            "        for _ in range(100):\n            f.write(chunk)\n"
+            "print('all written')\n")
+    result = _run(tmp_path, code, memory_mb=1024)  # the folder holds a quarter: 256 MB
+    kept = sum(p.stat().st_size for p in (tmp_path / "attempt").glob("part*.bin"))
+    assert not result.ok and "all written" not in result.stdout
+    assert result.disk_full and "disk limit" in result.describe() and "256 MB" in result.describe()
+    assert 200 << 20 < kept <= 256 << 20
+
+
+@needs_bwrap
+@needs_memory_cgroup
+def test_tmpfs_files_and_the_process_share_one_memory_budget(tmp_path):
+    code = ("chunk = b'x' * (1 << 20)\n"
+            "for path in ('/tmp/fill', '/dev/shm/fill'):\n"
+            "    try:\n"
+            "        with open(path, 'wb') as f:\n"
+            "            for _ in range(200):\n                f.write(chunk)\n"
+            "    except OSError as e:\n        print(path, e.strerror)\n"
+            "print('wrote both')\n"
+            "keep = bytearray(150 << 20)\nprint('and allocated')\n")
+    start = time.monotonic()
+    result = _run(tmp_path, code, memory_mb=256)
+    assert "and allocated" not in result.stdout, result.stdout
+    assert result.out_of_memory and "memory limit (256 MB" in result.describe()
+    assert result.peak_memory_mb is not None and result.peak_memory_mb <= 257
+    assert time.monotonic() - start < 15
+
+
+def test_a_gigabyte_of_output_is_read_bounded_and_scrubbed(tmp_path):
+    key = "sk-echoed-key-123456"
+    code = ("import sys\nw = sys.stdout.buffer.write\n"
+            f"w(b'{key} at the start\\n')\n"
+            "chunk = b'y' * (1 << 20)\nfor _ in range(1024):\n    w(chunk)\n"
+            f"w(b'\\n{key} at the end\\n')\n")
+    probe = ("import resource, sys\nfrom pathlib import Path\nfrom tinyml_autopilot.sandbox.python import run_python\n"
+             "work = Path(sys.argv[1])\n"
+             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+             "r = run_python(work / 's.py', work, timeout_s=60, memory_mb=512)\n"
+             "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+             "print(r.returncode, grown // 1024, len(r.stdout))\n")
+    work = tmp_path / "attempt"
+    work.mkdir()
+    (work / "s.py").write_text(code)
+    env = {**os.environ, "OPENAI_API_KEY": key}
+    done = subprocess.run([sys.executable, "-c", probe, str(work)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    code_rc, grown_mb, kept = done.stdout.split()
+    assert code_rc == "0", done.stderr
+    assert int(grown_mb) < 64 and int(kept) <= 20_100
+    saved = (work / ".stdout").read_text()
+    assert len(saved) < 1 << 20 and "bytes of output not kept" in saved
+    assert key not in saved and saved.startswith("*** at the start") and "*** at the end" in saved
+
+
+def test_a_secret_cut_by_the_trimming_is_not_kept_in_pieces(monkeypatch):
+    from tinyml_autopilot.sandbox import capture
+
+    key = "sk-cut-in-two-123456"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setattr(capture, "HEAD", 10)
+    monkeypatch.setattr(capture, "TAIL", 10)
+    read, write = os.pipe()
+    os.write(write, b"abcde" + key.encode() + b"z" * 100 + key.encode() + b"12345")
+    os.close(write)
+    kept = capture.Capture(read)
+    kept.wait()
+    text = kept.text()
+    assert all(key[i:i + 5] not in text for i in range(len(key) - 4)), text
+    assert "not kept" in text
+
+
+@needs_memory_cgroup
+def test_at_the_lowest_accepted_limit_scikit_learn_imports_and_oom_is_named_fast(tmp_path):
+    from tinyml_autopilot.config import Settings
+
+    lowest = Settings.model_fields["sandbox_memory_mb"].metadata[0].ge
+    start = time.monotonic()
+    result = _run(tmp_path, "import sklearn.model_selection, pandas\nprint('imported')\n",
+                  memory_mb=lowest, timeout_s=60)
+    assert result.ok and "imported" in result.stdout, result.describe()
+    assert time.monotonic() - start < 20
+    start = time.monotonic()
+    result = _run(tmp_path, "import sklearn\nx = bytearray(2 * %d << 20)\n" % lowest, memory_mb=lowest,
+                  timeout_s=300)
+    assert result.out_of_memory and "ran out of memory" in result.describe()
+    assert time.monotonic() - start < 20
+
+
+def test_groups_of_dead_runs_are_removed():
+    group = cgroups.create(64, 64)
+    if not group.folders:
+        pytest.skip("no cgroup may be created here (needs root or delegation)")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = [f.parent / f"{cgroups.PREFIX}{dead.pid}-deadbeef" for f in group.folders]
+    group.remove()
+    for folder in stale:
+        folder.mkdir()
+    removed = cgroups.remove_stale()
+    assert all(not f.exists() for f in stale) and set(stale) <= set(removed)
