@@ -232,7 +232,7 @@ def test_at_the_lowest_accepted_limit_scikit_learn_imports_and_oom_is_named_fast
     assert result.ok and "imported" in result.stdout, result.describe()
     assert time.monotonic() - start < 20
     start = time.monotonic()
-    result = _run(tmp_path, "import sklearn\nx = bytearray(2 * %d << 20)\n" % lowest, memory_mb=lowest,
+    result = _run(tmp_path, f"import sklearn\nx = bytearray(2 * {lowest} << 20)\n", memory_mb=lowest,
                   timeout_s=300)
     assert result.out_of_memory and "ran out of memory" in result.describe()
     assert time.monotonic() - start < 20
