@@ -250,3 +250,14 @@ def test_groups_of_dead_runs_are_removed():
         folder.mkdir()
     removed = cgroups.remove_stale()
     assert all(not f.exists() for f in stale) and set(stale) <= set(removed)
+
+
+def test_doctor_states_the_active_isolation_and_limits():
+    from tinyml_autopilot.commands.doctor import items
+
+    found = {i.name: i for i in items() if i.group == "sandbox"}
+    assert {"isolation", "visible", "memory", "disk", "processes", "output"} <= set(found)
+    if _memory_cgroup():
+        assert found["memory"].ok and "cgroup" in found["memory"].detail and "6144 MB" in found["memory"].detail
+    if shutil.which("bwrap"):
+        assert found["disk"].ok and "1536 MB tmpfs" in found["disk"].detail
