@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tinyml_autopilot.sandbox import cgroups
-from tinyml_autopilot.sandbox.folder import LinkFound, copy_regular
+from tinyml_autopilot.sandbox.folder import LinkFound, copy_regular, copy_tree_regular
 from tinyml_autopilot.sandbox.python import run_python
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
@@ -69,6 +69,13 @@ def test_publishing_refuses_a_link(tmp_path, outside):
     assert not (tmp_path / "artifacts.png").exists()
     (tmp_path / "real.png").write_bytes(b"x")
     assert copy_regular(tmp_path / "real.png", tmp_path / "copy.png").read_bytes() == b"x"
+    tree = tmp_path / "sketch"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "a.h").write_text("int a;")
+    (tree / "sub" / "b.h").symlink_to(outside / "secret")
+    copy_tree_regular(tree, tmp_path / "published")
+    assert (tmp_path / "published" / "sub" / "a.h").read_text() == "int a;"
+    assert not (tmp_path / "published" / "sub" / "b.h").exists()
 
 
 @needs_bwrap

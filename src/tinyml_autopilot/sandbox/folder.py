@@ -138,3 +138,9 @@ def _remove(path: Path) -> None:
 def _kind(mode: int) -> str:
     return ("socket" if stat.S_ISSOCK(mode) else "named pipe" if stat.S_ISFIFO(mode)
             else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file")
+
+
+def copy_tree_regular(source: Path, dest: Path) -> None:
+    """shutil.copytree for what generated code or a sandboxed tool wrote: links are left out."""
+    shutil.copytree(source, dest, dirs_exist_ok=True, copy_function=copy_regular,
+                    ignore=lambda folder, names: [n for n in names if Path(folder, n).is_symlink()])
