@@ -185,11 +185,11 @@ def test_tmpfs_files_and_the_process_share_one_memory_budget(tmp_path):
     assert time.monotonic() - start < 15
 
 
-def test_a_gigabyte_of_output_is_read_bounded_and_scrubbed(tmp_path):
+def test_huge_output_is_read_bounded_and_scrubbed(tmp_path):
     key = "sk-echoed-key-123456"
     code = ("import sys\nw = sys.stdout.buffer.write\n"
             f"w(b'{key} at the start\\n')\n"
-            "chunk = b'y' * (1 << 20)\nfor _ in range(1024):\n    w(chunk)\n"
+            "chunk = b'y' * (1 << 20)\nfor _ in range(400):\n    w(chunk)\n"
             f"w(b'\\n{key} at the end\\n')\n")
     probe = ("import resource, sys\nfrom pathlib import Path\nfrom tinyml_autopilot.sandbox.python import run_python\n"
              "work = Path(sys.argv[1])\n"
@@ -229,7 +229,7 @@ def test_a_secret_cut_by_the_trimming_is_not_kept_in_pieces(monkeypatch):
 
 
 @needs_memory_cgroup
-def test_at_the_lowest_accepted_limit_scikit_learn_imports_and_oom_is_named_fast(tmp_path):
+def test_at_the_lowest_accepted_limit_scikit_learn_imports(tmp_path):
     from tinyml_autopilot.config import Settings
 
     lowest = Settings.model_fields["sandbox_memory_mb"].metadata[0].ge
@@ -237,12 +237,17 @@ def test_at_the_lowest_accepted_limit_scikit_learn_imports_and_oom_is_named_fast
     result = _run(tmp_path, "import sklearn.model_selection, pandas\nprint('imported')\n",
                   memory_mb=lowest, timeout_s=60)
     assert result.ok and "imported" in result.stdout, result.describe()
-    assert time.monotonic() - start < 20
+    assert time.monotonic() - start < 30
+
+
+@needs_memory_cgroup
+def test_running_out_of_memory_is_one_named_failure_within_seconds(tmp_path):
     start = time.monotonic()
-    result = _run(tmp_path, f"import sklearn\nx = bytearray(2 * {lowest} << 20)\n", memory_mb=lowest,
+    result = _run(tmp_path, "import numpy\nx = numpy.ones(1 << 28)\nprint('allocated')\n", memory_mb=512,
                   timeout_s=300)
-    assert result.out_of_memory and "ran out of memory" in result.describe()
-    assert time.monotonic() - start < 20
+    assert result.out_of_memory and not result.timed_out and "allocated" not in result.stdout
+    assert result.describe().startswith("ran out of memory: the sandbox's memory limit (512 MB")
+    assert time.monotonic() - start < 10
 
 
 def test_groups_of_dead_runs_are_removed():
@@ -268,3 +273,21 @@ def test_doctor_states_the_active_isolation_and_limits():
         assert found["memory"].ok and "cgroup" in found["memory"].detail and "6144 MB" in found["memory"].detail
     if shutil.which("bwrap"):
         assert found["disk"].ok and "1536 MB tmpfs" in found["disk"].detail
+
+
+def test_without_bubblewrap_links_are_findings_and_the_disk_cap_is_watched(tmp_path):
+    """bwrap taken off PATH: the plain subprocess still refuses links and stops at the folder's total."""
+    code = ("import sys\nfrom pathlib import Path\nfrom tinyml_autopilot.sandbox.python import run_python\n"
+            "work = Path(sys.argv[1])\n"
+            "(work / 'link.py').write_text('import os; os.symlink(\"/etc/hostname\", \"plot.png\")')\n"
+            "(work / 'fill.py').write_text('import time\\nfor i in range(3):\\n'\n"
+            "    '    open(f\"p{i}\", \"wb\").write(b\"x\" * (100 << 20)); time.sleep(0.6)\\n')\n"
+            "a = run_python(work / 'link.py', work, timeout_s=30, memory_mb=512)\n"
+            "b = run_python(work / 'fill.py', work, timeout_s=30, memory_mb=512)\n"
+            "print(a.isolation, a.ok, a.links, (work / 'plot.png').exists())\n"
+            "print(b.ok, b.disk_full, sorted(p.name for p in work.glob('p?')))\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                            env={**os.environ, "PATH": str(tmp_path / "empty")}, timeout=60)
+    first, second = result.stdout.splitlines()[:2]
+    assert first == "subprocess False ['plot.png -> /etc/hostname'] False", result.stdout + result.stderr
+    assert second == "False True []", result.stdout + result.stderr

@@ -112,6 +112,7 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
     sandbox = Bubblewrap(workdir, disk_mb, skip=OUTPUT_FILES) if mode == "bubblewrap" else None
     if sandbox is not None:
         command = sandbox.prefix(command, readable or [], memory_mb, fenced, python) + command
+    before = set() if sandbox else {p for p in workdir.rglob("*") if not p.is_dir()}
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     start = time.monotonic()
@@ -147,6 +148,8 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
         group.remove()
     if sandbox is None:
         refused = _drop_links(workdir)
+        if disk_full:  # what it wrote past the polled cap is not kept
+            _remove_new(workdir, before)
     texts = []
     for capture in captures:
         capture.wait()
@@ -157,8 +160,8 @@ def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_m
     for text, name in zip(texts, OUTPUT_FILES, strict=True):
         (workdir / name).write_text(text, errors="surrogateescape")
     links = [r for r in refused if " -> " in r]
-    if not fenced:
-        out_of_memory = any(m in texts[1] for m in ("MemoryError", "std::bad_alloc", "Cannot allocate memory"))
+    out_of_memory = out_of_memory or any(m in texts[1] for m in ("MemoryError", "std::bad_alloc",
+                                                                  "Cannot allocate memory"))
     return ExecResult(
         returncode=proc.returncode, stdout=trim(texts[0], output_limit), stderr=trim(texts[1], output_limit),
         duration_s=round(time.monotonic() - start, 3), timed_out=timed_out, out_of_memory=out_of_memory,
@@ -173,6 +176,12 @@ def _drop_links(workdir: Path) -> list[str]:
         with contextlib.suppress(OSError):
             (workdir / entry.split(" -> ")[0]).unlink()
     return found
+
+
+def _remove_new(workdir: Path, before: set[Path]) -> None:
+    for path in workdir.rglob("*"):
+        if path not in before and not path.is_dir() and path.name not in OUTPUT_FILES:
+            path.unlink(missing_ok=True)
 
 
 def _sandbox_env(workdir: Path) -> dict[str, str]:
