@@ -291,3 +291,17 @@ def test_without_bubblewrap_links_are_findings_and_the_disk_cap_is_watched(tmp_p
     first, second = result.stdout.splitlines()[:2]
     assert first == "subprocess False ['plot.png -> /etc/hostname'] False", result.stdout + result.stderr
     assert second == "False True []", result.stdout + result.stderr
+
+
+@needs_bwrap
+def test_the_capped_folder_behaves_like_the_real_one(tmp_path):
+    work = tmp_path / "attempt"
+    (work / "sub").mkdir(parents=True)
+    (work / "keep.txt").write_text("old")
+    (work / "sub" / "gone.txt").write_text("delete me")
+    code = ("import os\nprint(open('keep.txt').read())\nopen('keep.txt', 'w').write('new')\n"
+            "os.remove('sub/gone.txt')\nos.makedirs('out/deep')\nopen('out/deep/x.csv', 'w').write('1')\n")
+    result = _run(tmp_path, code)
+    assert result.ok and result.stdout.strip() == "old", result.stderr
+    assert (work / "keep.txt").read_text() == "new" and not (work / "sub" / "gone.txt").exists()
+    assert (work / "out" / "deep" / "x.csv").read_text() == "1"

@@ -43,6 +43,7 @@ class Bubblewrap:
         self.go_r, self.go_w = os.pipe()
         self.folder_fd: int | None = None
         self.seed_error: OSError | None = None
+        self.seeded: list[Path] = []
 
     def fds(self) -> tuple[int, ...]:
         return self.info_w, self.ready_w, self.go_r
@@ -70,7 +71,7 @@ class Bubblewrap:
             if os.read(self.ready_r, 1) and "child-pid" in info:  # empty: bubblewrap failed to start
                 self.folder_fd = os.open(f"/proc/{info['child-pid']}/root{self.workdir}",
                                          os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-                folder.seed(self.workdir, self.folder_fd, skip=self.skip)
+                self.seeded = folder.seed(self.workdir, self.folder_fd, skip=self.skip)
             os.write(self.go_w, b"\n")
         except OSError as err:  # e.g. a folder bigger than the cap: the code does not start
             self.seed_error = err
@@ -90,7 +91,7 @@ class Bubblewrap:
         try:
             st = os.statvfs(self.folder_fd)
             full = st.f_bavail * st.f_frsize < max(st.f_blocks * st.f_frsize // 100, 1 << 16)
-            return folder.collect(self.folder_fd, self.workdir, skip=self.skip), full
+            return folder.collect(self.folder_fd, self.workdir, skip=self.skip, seeded=self.seeded), full
         finally:
             os.close(self.folder_fd)
             self.folder_fd = None

@@ -27,8 +27,10 @@ class LinkFound(ValueError):
         self.path = path
 
 
-def seed(source: Path, dest_fd: int, skip: tuple[str, ...] = ()) -> None:
-    """Copy the regular files and folders under `source` into the folder open as `dest_fd`."""
+def seed(source: Path, dest_fd: int, skip: tuple[str, ...] = (), rel: Path = Path()) -> list[Path]:
+    """Copy the regular files and folders under `source` into the folder open as `dest_fd`;
+    returns the files copied, relative to `source`."""
+    seeded: list[Path] = []
     for entry in os.scandir(source):
         if entry.name in skip:
             continue
@@ -36,29 +38,38 @@ def seed(source: Path, dest_fd: int, skip: tuple[str, ...] = ()) -> None:
             os.mkdir(entry.name, 0o755, dir_fd=dest_fd)
             sub = os.open(entry.name, _DIR, dir_fd=dest_fd)
             try:
-                seed(Path(entry.path), sub)
+                seeded += seed(Path(entry.path), sub, rel=rel / entry.name)
             finally:
                 os.close(sub)
         elif entry.is_file(follow_symlinks=False):
+            seeded.append(rel / entry.name)
             src = os.open(entry.path, _READ)
             try:
                 _copy_fd(src, os.open(entry.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                                       0o644, dir_fd=dest_fd))
             finally:
                 os.close(src)
+    return seeded
 
 
-def collect(source_fd: int, dest: Path, skip: tuple[str, ...] = ()) -> list[str]:
-    """Copy regular files and folders from the folder open as `source_fd` to `dest`.
+def collect(source_fd: int, dest: Path, skip: tuple[str, ...] = (), seeded: list[Path] = ()) -> list[str]:
+    """Copy regular files and folders from the folder open as `source_fd` to `dest`; a `seeded`
+    file the code deleted is deleted in `dest` too.
 
     Returns the relative paths of what was not copied: links (with their target) and special
     files (sockets, pipes, devices)."""
     refused: list[str] = []
-    _collect(source_fd, dest, Path(), refused, skip)
+    copied: set[Path] = set()
+    _collect(source_fd, dest, Path(), refused, skip, copied)
+    for rel in set(seeded) - copied:
+        target = dest / rel
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
     return refused
 
 
-def _collect(fd: int, dest: Path, rel: Path, refused: list[str], skip: tuple[str, ...]) -> None:
+def _collect(fd: int, dest: Path, rel: Path, refused: list[str], skip: tuple[str, ...],
+             copied: set[Path]) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for entry in os.scandir(fd):
         if not rel.parts and entry.name in skip:
@@ -70,7 +81,7 @@ def _collect(fd: int, dest: Path, rel: Path, refused: list[str], skip: tuple[str
         elif stat.S_ISDIR(mode):
             sub = os.open(entry.name, _DIR, dir_fd=fd)
             try:
-                _collect(sub, dest / entry.name, where, refused, skip)
+                _collect(sub, dest / entry.name, where, refused, skip, copied)
             finally:
                 os.close(sub)
         elif stat.S_ISREG(mode):
@@ -84,6 +95,7 @@ def _collect(fd: int, dest: Path, rel: Path, refused: list[str], skip: tuple[str
             finally:
                 os.close(src)
             os.chmod(target, stat.S_IMODE(mode) & 0o755 | 0o600)
+            copied.add(where)
         else:
             refused.append(f"{where} (a {_kind(mode)}, not a regular file)")
 
