@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     llm_retries: int = Field(3, ge=0, le=10)
     temperature: float = Field(0.2, ge=0, le=2)
     sandbox_timeout: float = Field(600.0, gt=0)
-    sandbox_memory_mb: int = Field(6144, ge=256)
+    sandbox_memory_mb: int = Field(6144, ge=512)  # the built-in templates peak near 310 MB
     yes: bool = False
     debug: bool = False
 

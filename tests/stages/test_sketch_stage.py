@@ -210,7 +210,7 @@ def test_a_secret_the_sketch_includes_never_reaches_the_run_folder(tmp_path, off
     assert result.status == "failed"
     checks = {f["check"] for f in json.loads((result.run_dir / "findings.json").read_text())}
     assert {"includes", "compile"} <= checks
-    assert "OPENAI_API_KEY" in (result.run_dir / "logs" / "compile.log").read_text()  # the compiler echoed it
+    assert "No such file or directory" in (result.run_dir / "logs" / "compile.log").read_text()  # sandboxed compile
     leaked = [p for p in result.run_dir.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
     assert leaked == []
 

@@ -67,6 +67,15 @@ def _key(name: str) -> Item:
                 "" if where else f"export {name}=... or put it in .env")
 
 
+def _sandbox_limits() -> list[Item]:
+    from ..config import Settings
+    from ..sandbox.status import limits
+
+    memory_mb = Settings.model_fields["sandbox_memory_mb"].default
+    return [Item("sandbox", name, ok, detail, "" if ok else "run as root (or with bubblewrap installed)")
+            for name, ok, detail in limits(memory_mb)]
+
+
 def items() -> list[Item]:
     from ..sandbox.python import isolation
 
@@ -79,6 +88,7 @@ def items() -> list[Item]:
         Item("llm", "offline", True, "built-in templates (always available)"),
         Item("sandbox", "isolation", mode == "bubblewrap", mode,
              "" if mode == "bubblewrap" else f"{APT} bubblewrap"),
+        *_sandbox_limits(),
         _module("tensorflow", "tensorflow-cpu"),
         _module("ai_edge_litert", "ai-edge-litert"),
         _module("tflite_micro", "tflite-micro"),

@@ -1,5 +1,9 @@
 """Build Arduino sketches (arduino-cli, else Debian's arduino-builder) and run AVR firmware
 in simavr. Every result says which tool ran; a missing compiler is never reported as a pass.
+
+A sketch is generated code and the compiler reads whatever it #includes: compiles and
+simulations run in the same sandbox as generated Python (python.run_command), with the build
+folder writable and the sketch, the libraries and the toolchains read-only.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..secrets import clean_env, redact, secret_values
+from .python import run_command
 
 HARDWARE_DIRS = (Path("/usr/share/arduino/hardware"), Path("/usr/share/arduino-builder"))
+TOOL_MEMORY_MB = 4096  # a compiler on a TensorFlow Lite Micro sketch, or a simulator
+TOOL_OUTPUT_LIMIT = 256 * 1024  # compile logs and simulator output are parsed whole
 AVR_EXTRA_PREFS = ("compiler.cpp.extra_flags=-DDECIMAL_DIG=9",)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _FLASH = re.compile(r"Sketch uses (\d+) bytes.*?Maximum is (\d+) bytes", re.S)
@@ -95,6 +103,25 @@ def run_process(cmd: list[str], timeout: float, cwd: Path | None = None,
                 timed_out, time.monotonic() - start)
 
 
+def run_sandboxed(cmd: list[str], timeout: float, workdir: Path, readable: list[Path],
+                  env: dict[str, str] | None = None) -> Proc:
+    """Run a compiler or simulator with `workdir` as its only writable folder."""
+    res = run_command(cmd, workdir, timeout_s=timeout, memory_mb=TOOL_MEMORY_MB, readable=readable, env=env,
+                      output_limit=TOOL_OUTPUT_LIMIT)
+    stderr = res.stderr if res.ok or not (res.out_of_memory or res.disk_full or res.links) else \
+        res.stderr + "\n" + res.describe().splitlines()[0]
+    return Proc(res.returncode, res.stdout, stderr, res.timed_out, res.duration_s)
+
+
+def _arduino_cli_dirs() -> tuple[list[Path], dict[str, str]]:
+    """arduino-cli keeps cores and libraries under the home folder, which the sandbox does not show."""
+    home = Path.home()
+    data = Path(os.environ.get("ARDUINO_DIRECTORIES_DATA", home / ".arduino15"))
+    user = Path(os.environ.get("ARDUINO_DIRECTORIES_USER", home / "Arduino"))
+    env = {"ARDUINO_DIRECTORIES_DATA": str(data), "ARDUINO_DIRECTORIES_USER": str(user)}
+    return [p for p in (data, user) if p.exists()], env
+
+
 def scrub_secrets(folder: Path) -> None:
     """Redact secret values from the text files under `folder`; delete binary files holding one
     (the preprocessor's output in a build folder holds whatever the sketch included)."""
@@ -150,7 +177,8 @@ def _compile_cli(sketch_dir: Path, fqbn: str, build_dir: Path, libraries: list[P
            "--build-path", str(build_dir)]
     for lib in libraries:
         cmd += ["--library", str(Path(lib).resolve())]
-    proc = run_process(cmd + [str(sketch_dir)], timeout)
+    dirs, env = _arduino_cli_dirs()
+    proc = run_sandboxed(cmd + [str(sketch_dir)], timeout, build_dir, [sketch_dir, *libraries, *dirs], env)
     log = proc.stdout + proc.stderr
     res = CompileResult(ok=proc.returncode == 0 and not proc.timed_out, tool="arduino-cli",
                         log=log)
@@ -183,7 +211,7 @@ def _compile_builder(sketch_dir: Path, fqbn: str, build_dir: Path, libraries: li
         cmd += ["-libraries", str(Path(lib).resolve())]
     for pref in AVR_EXTRA_PREFS:
         cmd += ["-prefs", pref]
-    proc = run_process(cmd + [str(ino)], timeout)
+    proc = run_sandboxed(cmd + [str(ino)], timeout, build_dir, [sketch_dir, *libraries, *HARDWARE_DIRS])
     res = CompileResult(ok=proc.returncode == 0 and not proc.timed_out, tool="arduino-builder",
                         log=proc.stdout + proc.stderr)
     _parse_sizes(res)
@@ -226,7 +254,9 @@ def simulate_avr(elf: Path, mcu: str = "atmega328p", freq: int = 16_000_000,
     """
     if not tool_available("simavr"):
         return SimResult(ok=False, output="simavr is not installed")
-    proc = run_process(["simavr", "-m", mcu, "-f", str(freq), str(elf)], timeout)
+    with tempfile.TemporaryDirectory(prefix="tinyml-simavr-") as scratch:
+        proc = run_sandboxed(["simavr", "-m", mcu, "-f", str(freq), str(elf)], timeout, Path(scratch),
+                             [Path(elf)])
     text = _ANSI.sub("", proc.stderr + proc.stdout)
     return SimResult(ok=proc.returncode == 0 and not proc.timed_out, output=text,
                      timed_out=proc.timed_out, returncode=proc.returncode,

@@ -1,34 +1,37 @@
-"""Run generated Python away from the tool: bubblewrap isolation, time/memory/process limits.
+"""Run generated code away from the tool: bubblewrap isolation, time/memory/disk/process limits.
 
-Layers, each independent: bubblewrap gives a read-only system, one writable folder, its own
-/tmp and no network; rlimits cap memory and processes; a pids cgroup (when we may create one)
-caps forks even for root; the process group (or the pid namespace) is killed on timeout.
+Layers, each independent: bubblewrap shows a default-deny, read-only view (visible.py), a fresh
+/tmp and no network; the attempt folder is a tmpfs of the disk cap, seeded and copied back
+without following links (folder.py); a cgroup holds the memory budget (the process and every
+file it keeps in RAM) and the process cap (cgroups.py); output is read through pipes, bounded
+(capture.py); the process group, the cgroup and the pid namespace are killed on timeout.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import logging
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from ..secrets import clean_env, redact, secret_values
+from ..secrets import clean_env
+from . import cgroups, folder
+from .bwrap import CHILD_FDS, OUTPUT_FILES, Bubblewrap, bwrap_works
+from .capture import Capture, trim
 
 log = logging.getLogger(__name__)
 OUTPUT_LIMIT = 20_000
 PIDS_MAX = 512
-FILE_LIMIT = 4 * 1024**3  # bytes per file the code may write
-PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
-SCRUB_MAX_BYTES = 64 * 1024**2
+MIN_DISK_MB = 64
 
 
 @dataclass
@@ -40,48 +43,49 @@ class ExecResult:
     timed_out: bool = False
     out_of_memory: bool = False
     isolation: str = "subprocess"
+    disk_full: bool = False
+    links: list[str] = field(default_factory=list)  # what the code left as links (refused)
+    memory_mb: int | None = None
+    disk_mb: int | None = None
+    peak_memory_mb: float | None = None
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return (self.returncode == 0 and not self.timed_out and not self.out_of_memory
+                and not self.disk_full and not self.links)
 
     def describe(self) -> str:
         """One paragraph saying what went wrong, for a repair prompt or a log."""
+        tail = self.stderr[-1500:]
         if self.timed_out:
-            return f"killed after {self.duration_s:.0f}s: the time limit was reached\n{self.stderr[-1500:]}"
+            return f"killed after {self.duration_s:.0f}s: the time limit was reached\n{tail}"
         if self.out_of_memory:
-            return f"ran out of memory (the sandbox limit was reached)\n{self.stderr[-1500:]}"
+            return (f"ran out of memory: the sandbox's memory limit ({self.memory_mb} MB for the process and "
+                    f"its files in /tmp, /dev/shm and its folder together) was reached\n{tail}")
+        if self.disk_full:
+            return (f"stopped by the disk limit: the attempt folder holds at most {self.disk_mb} MB; "
+                    f"nothing written beyond that was kept\n{tail}")
+        if self.links:
+            return ("the code left symbolic links instead of files (links are neither followed nor kept; "
+                    "write regular files): " + "; ".join(self.links[:10]))
         if self.returncode and self.returncode < 0:
-            return f"killed by signal {-self.returncode}\n{self.stderr[-1500:]}"
+            return f"killed by signal {-self.returncode}\n{tail}"
         return self.stderr or self.stdout or f"exit code {self.returncode}"
 
 
 @cache
-def bwrap_works() -> bool:
-    exe = shutil.which("bwrap")
-    if not exe:
-        return False
-    probe = subprocess.run([exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                            "--unshare-net", "--unshare-pid", "true"], capture_output=True)
-    return probe.returncode == 0
-
-
-@cache
-def bwrap_sizes_tmpfs() -> bool:
-    """bubblewrap >= 0.5 can cap a tmpfs (`--size`); older ones run without the cap."""
-    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--size", str(1 << 20), "--tmpfs", "/tmp", "true"],
-                           capture_output=True)
-    return probe.returncode == 0
-
-
-@cache
 def isolation() -> str:
-    """'bubblewrap' when it runs here, else 'subprocess' (with a one-time warning)."""
+    """'bubblewrap' when it runs here (0.5 or later, for sized tmpfs), else 'subprocess'."""
     if bwrap_works():
         return "bubblewrap"
     log.warning("bubblewrap is not usable here: generated code runs in a plain subprocess with "
                 "limits but without filesystem or network isolation (install: apt-get install bubblewrap)")
     return "subprocess"
+
+
+def disk_limit_mb(memory_mb: int) -> int:
+    """The attempt folder's cap: a quarter of the memory budget (its files live in RAM)."""
+    return max(MIN_DISK_MB, memory_mb // 4)
 
 
 def run_python(script: Path, workdir: Path, *, args: list[str] | None = None,
@@ -91,178 +95,160 @@ def run_python(script: Path, workdir: Path, *, args: list[str] | None = None,
     workdir = workdir.resolve()
     command = [python or sys.executable, "-I", "-u", "-B", str(script), *(args or [])]
     return run_command(command, workdir, timeout_s=timeout_s, memory_mb=memory_mb,
-                       readable=readable)
+                       readable=[*(readable or []), Path(script)], python=python)
 
 
 def run_command(command: list[str], workdir: Path, *, timeout_s: float, memory_mb: int,
-                readable: list[Path] | None = None) -> ExecResult:
+                readable: list[Path] | None = None, disk_mb: int | None = None,
+                env: dict[str, str] | None = None, python: str | None = None,
+                output_limit: int = OUTPUT_LIMIT) -> ExecResult:
+    """Run any program (an interpreter, a compiler, a simulator) in `workdir`, its only writable
+    folder, with `readable` visible read-only; never raises for the program's faults."""
+    workdir = Path(workdir).resolve()
+    disk_mb = disk_mb or disk_limit_mb(memory_mb)
     mode = isolation()
-    if mode == "bubblewrap":
-        command = _bwrap_prefix(workdir, readable or [], memory_mb) + command
-    cgroup = _make_cgroup()
-    stdout, stderr = workdir / ".stdout", workdir / ".stderr"
+    group = cgroups.create(memory_mb, PIDS_MAX)
+    fenced = group.memory is not None
+    sandbox = Bubblewrap(workdir, disk_mb, skip=OUTPUT_FILES) if mode == "bubblewrap" else None
+    if sandbox is not None:
+        command = sandbox.prefix(command, readable or [], memory_mb, fenced, python) + command
+    before = set() if sandbox else {p for p in workdir.rglob("*") if not p.is_dir()}
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
     start = time.monotonic()
     proc: subprocess.Popen | None = None
+    timed_out = disk_full = False
+    refused: list[str] = []
     try:
-        with stdout.open("wb") as out, stderr.open("wb") as err:
-            proc = subprocess.Popen(
-                command, cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                env=_sandbox_env(workdir), start_new_session=True,
-                preexec_fn=lambda: _limit_child(memory_mb, cgroup),
-            )
-            timed_out = _wait(proc, timeout_s, cgroup)
+        proc = subprocess.Popen(
+            command, cwd=workdir, stdout=out_w, stderr=err_w, stdin=subprocess.DEVNULL,
+            env={**_sandbox_env(workdir), **(env or {})}, start_new_session=True,
+            pass_fds=CHILD_FDS if sandbox else (),
+            preexec_fn=lambda: _limit_child(memory_mb, disk_mb, fenced, group, sandbox))
+        os.close(out_w)
+        os.close(err_w)
+        captures = Capture(out_r), Capture(err_r)
+        if sandbox is not None:
+            sandbox.started()
+        timed_out, disk_full = _wait(proc, start + timeout_s, group, None if sandbox else (workdir, disk_mb))
     finally:  # also on Ctrl-C: nothing the code started outlives the tool
         if proc is not None and proc.returncode is None:
-            _kill_all(proc, cgroup)
+            _kill_all(proc, group)
             proc.wait()
-        _remove_cgroup(cgroup)
-        for output in (stdout, stderr):
-            _scrub(output)
-    duration = time.monotonic() - start
-    text_err = _read(stderr)
+        elif proc is None:
+            for fd in (out_r, out_w, err_r, err_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            if sandbox is not None:
+                sandbox.close_unstarted()
+        if sandbox is not None:
+            refused, disk_full = sandbox.finish()
+        out_of_memory = group.oom_killed()
+        peak = group.peak_mb()
+        group.remove()
+    if sandbox is None:
+        refused = _drop_links(workdir)
+        if disk_full:  # what it wrote past the polled cap is not kept
+            _remove_new(workdir, before)
+    texts = []
+    for capture in captures:
+        capture.wait()
+        texts.append(capture.text())
+    if sandbox is not None and sandbox.seed_error is not None:
+        texts[1] += f"\nthe sandbox's folder could not be prepared: {sandbox.seed_error}\n"
+        disk_full = disk_full or sandbox.seed_error.errno == errno.ENOSPC
+    for text, name in zip(texts, OUTPUT_FILES, strict=True):
+        (workdir / name).write_text(text, errors="surrogateescape")
+    links = [r for r in refused if " -> " in r]
+    out_of_memory = out_of_memory or any(m in texts[1] for m in ("MemoryError", "std::bad_alloc",
+                                                                  "Cannot allocate memory"))
     return ExecResult(
-        returncode=proc.returncode, stdout=_read(stdout), stderr=text_err,
-        duration_s=round(duration, 3), timed_out=timed_out,
-        out_of_memory=("MemoryError" in text_err or "std::bad_alloc" in text_err
-                       or "Cannot allocate memory" in text_err),
-        isolation=mode,
-    )
+        returncode=proc.returncode, stdout=trim(texts[0], output_limit), stderr=trim(texts[1], output_limit),
+        duration_s=round(time.monotonic() - start, 3), timed_out=timed_out, out_of_memory=out_of_memory,
+        isolation=mode, disk_full=disk_full and not out_of_memory, links=links, memory_mb=memory_mb,
+        disk_mb=disk_mb, peak_memory_mb=peak)
 
 
-def _bwrap_prefix(workdir: Path, readable: list[Path], memory_mb: int) -> list[str]:
-    # Files in a tmpfs live in RAM outside the code's memory limit: each one is capped by it too.
-    size = ["--size", str(memory_mb << 20)] if bwrap_sizes_tmpfs() else []
-    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *size, "--tmpfs", "/dev/shm"]
-    for hidden in _hidden_dirs():  # a fresh /tmp; the home folder (keys, credentials) out of sight
-        cmd += [*size, "--tmpfs", str(hidden)]
-    # What lies in a hidden folder and is needed comes back read-only: the inputs, and the
-    # Python installation itself (a checkout in /tmp, a pyenv or a venv under the home folder).
-    for path in _python_paths() + [Path(p) for p in readable]:
-        path = Path(path).resolve()
-        if path.exists() and not _inside(path, workdir):
-            cmd += ["--ro-bind", str(path), str(path)]
-    for secret in _secret_files():  # the system is readable, the files holding our keys are not
-        cmd += ["--ro-bind", "/dev/null", str(secret)]
-    cmd += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir),
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--new-session", "--die-with-parent", "--"]
-    return cmd
+def _drop_links(workdir: Path) -> list[str]:
+    """Without bubblewrap the code wrote into the real folder: its links are findings, and removed."""
+    found = folder.links_under(workdir)
+    for entry in found:
+        with contextlib.suppress(OSError):
+            (workdir / entry.split(" -> ")[0]).unlink()
+    return found
 
 
-def _secret_files() -> list[Path]:
-    from ..config import CONFIG_NAMES, loaded_files
-
-    candidates = [Path.cwd() / name for name in (".env", *CONFIG_NAMES)] + loaded_files()
-    candidates.append(Path.home() / ".netrc")
-    return sorted({p.resolve() for p in candidates if p.is_file()})
-
-
-def _hidden_dirs() -> list[Path]:
-    home = Path.home().resolve()
-    hidden = [Path("/tmp")]
-    if home != Path("/") and home.is_dir() and not _inside(Path("/tmp"), home):
-        hidden.append(home)
-    return hidden
-
-
-def _python_paths() -> list[Path]:
-    found = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent}
-    found |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
-    hidden = [h.resolve() for h in _hidden_dirs()]
-    return sorted(p.resolve() for p in found
-                  if any(_inside(p.resolve(), h) and p.resolve() != h for h in hidden))
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
+def _remove_new(workdir: Path, before: set[Path]) -> None:
+    for path in workdir.rglob("*"):
+        if path not in before and not path.is_dir() and path.name not in OUTPUT_FILES:
+            path.unlink(missing_ok=True)
 
 
 def _sandbox_env(workdir: Path) -> dict[str, str]:
     env = clean_env()
     for name in list(env):
-        if name.startswith(("LITELLM", "LANGFUSE", "LANGSMITH", "TINYML_")):
+        if name.startswith(("LITELLM", "LANGFUSE", "LANGSMITH", "TINYML_", "SSH_", "DBUS_", "XDG_", "DOCKER_")):
             env.pop(name)
     env.update(HOME=str(workdir), TMPDIR="/tmp", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1",
                TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     return env
 
 
-def _limit_child(memory_mb: int, cgroup: Path | None) -> None:
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def _limit_child(memory_mb: int, disk_mb: int, fenced: bool, group: cgroups.Group,
+                 sandbox: Bubblewrap | None) -> None:
+    if sandbox is not None:  # the pipes at fixed numbers (a POSIX shell names fds 0-9 only)
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in sandbox.fds()]
+        for fd, target in zip(high, CHILD_FDS, strict=True):
+            os.dup2(fd, target, inheritable=True)
+    if not fenced:  # no memory cgroup: the address space takes what the tmpfs sizes leave of the budget
+        limit = (memory_mb - memory_mb // 4 - disk_mb) << 20
+        resource.setrlimit(resource.RLIMIT_AS, (max(limit, 64 << 20),) * 2)
     resource.setrlimit(resource.RLIMIT_NPROC, (PIDS_MAX, PIDS_MAX))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
-    if cgroup is not None:
-        with contextlib.suppress(OSError):
-            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+    # inside bubblewrap every writable folder is a sized tmpfs; outside, no file exceeds the disk cap
+    file_mb = memory_mb if sandbox is not None else disk_mb
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb << 20,) * 2)
+    group.join()
 
 
-def _wait(proc: subprocess.Popen, timeout_s: float, cgroup: Path | None) -> bool:
-    try:
-        proc.wait(timeout=timeout_s)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    _kill_all(proc, cgroup)
+def _wait(proc: subprocess.Popen, deadline: float, group: cgroups.Group,
+          watch: tuple[Path, int] | None) -> tuple[bool, bool]:
+    """(timed out, over the disk cap); `watch` is the folder whose size is polled without bubblewrap."""
+    timed_out = disk_full = False
+    while True:
+        try:
+            proc.wait(timeout=0.25 if watch else max(0.0, deadline - time.monotonic()))
+            break
+        except subprocess.TimeoutExpired:
+            if watch and _size(watch[0]) > watch[1] << 20:
+                disk_full = True
+                break
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
+    _kill_all(proc, group)
     proc.wait()
-    return timed_out
+    return timed_out, disk_full
 
 
-def _kill_all(proc: subprocess.Popen, cgroup: Path | None) -> None:
-    """Nothing the code started outlives it: its process group, then anything in its cgroup."""
+def _size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+def _kill_all(proc: subprocess.Popen, group: cgroups.Group) -> None:
+    """Nothing the code started outlives it: its process group, then anything in its cgroups."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    if cgroup is None:
-        return
     for _ in range(50):
-        try:
-            pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
-        except OSError:
-            return
+        pids = group.pids()
         if not pids:
             return
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.02)
-
-
-def _make_cgroup() -> Path | None:
-    """A pids cgroup caps forks even when running as root (rlimits do not bind root)."""
-    if os.geteuid() != 0 or not os.access(PIDS_CGROUP, os.W_OK):
-        return None
-    path = PIDS_CGROUP / f"tinyml-autopilot-{uuid.uuid4().hex[:8]}"
-    try:
-        path.mkdir()
-        (path / "pids.max").write_text(str(PIDS_MAX))
-    except OSError:
-        return None
-    return path
-
-
-def _remove_cgroup(cgroup: Path | None) -> None:
-    if cgroup is not None:
-        with contextlib.suppress(OSError):
-            cgroup.rmdir()
-
-
-def _scrub(path: Path) -> None:
-    """No secret stays in the output files (code outside bubblewrap can read the tool's environment)."""
-    values = secret_values()
-    if not values or not path.is_file() or path.stat().st_size > SCRUB_MAX_BYTES:
-        return
-    text = path.read_text(errors="surrogateescape")
-    clean = redact(text, values)
-    if clean != text:
-        path.write_text(clean, errors="surrogateescape")
-
-
-def _read(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return ""
-    if len(data) > OUTPUT_LIMIT:
-        data = data[: OUTPUT_LIMIT // 4] + b"\n[... output trimmed ...]\n" + data[-OUTPUT_LIMIT * 3 // 4:]
-    return redact(data.decode("utf-8", "replace"))  # what a repair prompt may quote

@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..loop import CheckFailed, Finding, run_loop
 from ..prompts import render
 from ..runs import read_output, write_output
+from ..sandbox.folder import copy_regular
 from .base import StageContext, StageResult
 from .convert_checks import check_figures, device_checks, finding_line
 from .convert_output import guess_quant, model_card, write_c_array
@@ -123,7 +124,7 @@ def run(ctx: StageContext, data: Path | None = None, model: Path | None = None, 
         ctx.run.finish("failed", attempts=len(result.attempts))
         message = f"conversion failed ({result.stopped_by}): {last}"
         return StageResult("convert", "failed", ctx.run.dir, figures, message)
-    tflite_path = shutil.copy2(result.workdir / "model.tflite", ctx.run.path("artifacts", "model.tflite"))
+    tflite_path = copy_regular(result.workdir / "model.tflite", ctx.run.path("artifacts", "model.tflite"))
     figures = read_json(result.workdir / "checks.json") or {}
     return publish(ctx, Path(tflite_path), quant, source.processed, figures.get("float_accuracy"),
                    figures.get("converted_accuracy"), emit, attempts=len(result.attempts))

@@ -8,7 +8,6 @@ activation memory and accuracies, which the checks compare against the budget.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from ..errors import UserError
 from ..loop import CheckFailed, ExecutionFailed, Finding, run_loop
 from ..prompts import render
 from ..runs import write_output
+from ..sandbox.folder import copy_regular
 from .base import StageContext, StageResult
 from .train_budget import Budget, model_budget
 from .train_data import Processed, resolve_processed
@@ -181,7 +181,7 @@ def _publish(ctx: StageContext, workdir: Path, processed: Processed, budget: Bud
     run_ = ctx.run
     for name in ARTIFACTS:
         if (workdir / name).is_file():
-            shutil.copy2(workdir / name, run_.path("artifacts", name))
+            copy_regular(workdir / name, run_.path("artifacts", name))
     evaluation = read_json(workdir / "evaluation.json") or {}
     metrics = read_json(workdir / "metrics.json") or {}
     report = {"val_accuracy": evaluation.get("val_accuracy"), "test_accuracy": evaluation.get("test_accuracy"),

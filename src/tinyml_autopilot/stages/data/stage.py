@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from ...errors import UserError
 from ...llm import OfflineModel
 from ...loop import LoopResult, run_loop
 from ...runs import write_output
+from ...sandbox.folder import copy_regular
 from ..base import StageContext, StageResult
 from . import operations, pipeline_script, profile, proposal
 from .inputs import Source, inspect_source
@@ -185,7 +185,7 @@ def _finish(ctx: StageContext, args: Arguments, source: Source, prof: dict[str, 
     run = ctx.run
     processed = run.path("processed", ".keep").parent
     for name in pipeline_script.OUTPUTS:
-        shutil.copyfile(final / name, processed / name)
+        copy_regular(final / name, processed / name)
     labels = json.loads((processed / "labels.json").read_text())
     meta = {"kind": plan.kind, "columns": features, "window": plan.window, "stride": plan.stride,
             "sample_rate_hz": plan.rate, "label_column": plan.label_column}

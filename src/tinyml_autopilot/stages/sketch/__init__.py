@@ -14,6 +14,7 @@ from typing import Any
 
 from ...loop import Finding, run_loop
 from ...runs import write_output
+from ...sandbox.folder import copy_tree_regular
 from ..base import StageContext, StageResult
 from .inputs import Inputs, check_fits, resolve
 from .verify import Evaluation, evaluate
@@ -99,7 +100,7 @@ def _generate(ctx: StageContext, inp: Inputs, app) -> StageResult:
                        verdicts)
     folder = ctx.run.path("sketch", app.name, ".keep").parent
     src = Path(result.workdir) / app.name
-    shutil.copytree(src, folder, dirs_exist_ok=True)
+    copy_tree_regular(src, folder)
     files = write_model_files(inp, folder)
     (folder / "README.md").write_text(render_readme(app, inp, files))
     _keep_logs(ctx, Path(result.workdir))
