@@ -57,7 +57,7 @@ def test_every_file_kept_in_the_run_folder_is_scrubbed_of_the_key(scripted, llm_
     run_loop(_LastLineTask(), get_model(llm_settings(server)), run, Limits(max_attempts=1))
     run.finish("ok")
     folder = run.dir / "attempts/answer/01"
-    assert (folder / ".stdout").stat().st_size > 64 * 1024**2  # beyond the sandbox's own scrub
+    assert (folder / ".stdout").stat().st_size < 1024**2  # 70 MB printed: the sandbox keeps a head and tail
     assert (folder / "notes.txt").read_text() == "the key is ***\n"
     assert (folder / "big.log").stat().st_size > 64 * 1024**2
     for path in run.dir.rglob("*"):
