@@ -96,9 +96,11 @@ def find_time(df: pd.DataFrame, columns: list[dict[str, Any]], keys: pd.Series) 
     for col in named:
         if _increases(df[col["name"]], keys):
             return col["name"], "clock"
-    for col in usable:  # by content: increasing within each recording, in near-regular steps
-        if col["type"] == "numeric" and not is_index_name(col["name"]) and col["role"] in ("feature", "id") \
-                and _increases(df[col["name"]], keys, 0.98) and _regular(df[col["name"]], keys):
+    for col in usable:  # by content: date-times, or numbers in near-regular steps, increasing in each recording
+        if is_index_name(col["name"]) or col["role"] not in ("feature", "id", "text"):
+            continue
+        regular = col["type"] == "datetime" or _regular(df[col["name"]], keys)
+        if regular and _increases(df[col["name"]], keys, 0.98):
             return col["name"], "clock"
     for col in usable:
         if is_index_name(col["name"]) and _increases(df[col["name"]], keys):

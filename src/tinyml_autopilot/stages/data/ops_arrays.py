@@ -34,7 +34,7 @@ def run(in_dir, out_dir):
     x = np.concatenate(xs) if xs else np.zeros((0, width, len(CONFIG["channels"])), np.float32)
     arrays = {"X": x.astype(np.float32), "labels": labels[starts], "groups": groups}
     if CONFIG["split_column"]:
-        arrays["splits"] = df[CONFIG["split_column"]].astype(str).to_numpy()[starts]
+        arrays["splits"] = df[CONFIG["split_column"]].astype(str).to_numpy().astype(str)[starts]
     np.savez(out_dir / "windows.npz", **arrays)
 '''
 WINDOW = "\n" + "\n\n".join(inspect.getsource(f) for f in (dataset_segments.clock_seconds, dataset_segments.segments,

@@ -106,18 +106,19 @@ def make_plan(profile: dict[str, Any], args: Arguments, table: OperationsTable) 
     whole = profile.get("recording_length") or lengths
     events = profile.get("whole_events") and whole["max"] >= 1.25 * whole["min"] and whole["median"] <= 1024
     plan.example = args.example if args.example != "auto" else (
-        "recording" if events and not (args.window or table.window or args.stride) else "window")
+        "recording" if events and not (args.window or args.stride) else "window")
     plan.fit = args.fit
     if plan.example == "recording":
-        plan.window = args.window or table.window or max(2, round(whole.get("p90", whole["max"])))
+        plan.window = args.window or max(2, round(whole.get("p90", whole["max"])))
         plan.stride = plan.window
         plan.min_length = max(2, min(plan.window // 4, int(whole["min"])))
         return plan, notes + _few(profile, plan)
     plan.window = args.window or table.window or _default_window(profile, plan.rate)
     if plan.window > lengths["max"]:
-        raise UserError(f"window {plan.window} is longer than every segment (at most {lengths['max']} "
-                        "samples between label changes, blank labels and clock gaps): pass a smaller --window")
-    plan.stride = args.stride or table.stride or (max(1, plan.window // 2) if lengths["min"] >= 2 * plan.window
+        raise UserError(f"window {plan.window} is longer than every segment (at most {lengths['max']} samples "
+                        f"between label changes, {profile.get('missing_labels', 0)} blank labels and "
+                        f"{profile.get('clock_gaps', 0)} clock gaps): label the rows or pass a smaller --window")
+    plan.stride = args.stride or table.stride or (max(1, plan.window // 2) if whole["min"] >= 2 * plan.window
                                                    else plan.window)
     return plan, notes + _few(profile, plan)
 

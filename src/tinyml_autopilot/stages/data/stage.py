@@ -52,8 +52,8 @@ def _run(ctx: StageContext, args: Arguments) -> StageResult:
     loaded = _loop(ctx, load, offline=True)
     prof = profile.build(loaded.workdir / "out" / "data.csv", source, args.kind, args.group, args.segment,
                          args.split_column)
-    run.log.info("kind: %s (%s; time column %s, recording column %s)", prof["kind"],
-                 "detected" if args.kind == "auto" else "--kind", prof["time"], prof["group"])
+    run.log.info("kind: %s (%s; time column %s, split group %s, recordings %s)", prof["kind"],
+                 "detected" if args.kind == "auto" else "--kind", prof["time"], prof["group"], prof["segment"])
     run.write_json("profile.json", prof)
     profile.show(prof, ctx.console)
     table = _operations(ctx, prof, args)
