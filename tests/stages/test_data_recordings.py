@@ -174,7 +174,8 @@ def test_a_given_split_column_and_a_given_test_file_are_kept(tmp_path):
     again, run_dir, _ = ok(["--data", str(tmp_path / "train.csv"), "--test-data", str(tmp_path / "test.csv")],
                            tmp_path / "runs2")
     assert groups_of(run_dir)["test"] == {"5", "6"} and again["rows_out"]["test"] == figures["rows_out"]["test"]
-    error = " ".join(refused(["--data", str(tmp_path / "har.csv"), "--split-column", "subject"], tmp_path / "r3").split())
+    error = refused(["--data", str(tmp_path / "har.csv"), "--split-column", "subject"], tmp_path / "r3")
+    error = " ".join(error.split())
     assert "every row needs train, val or test" in error
 
 
