@@ -80,9 +80,10 @@ def build(table: Path, source: Source, kind: str = "auto", group: str | None = N
 def _kind(df: pd.DataFrame, source: Source, columns: list[dict[str, Any]], label: str, segment: str | None,
           time: str | None, keys: pd.Series) -> str:
     """A time series has captures (a recording id, or a clock over long runs of one label) of a signal."""
-    if source.kind == "folder":
+    if source.kind == "folder":  # blank lines between captures make a time series; one block may be readings
         channels = [c["name"] for c in columns if c["role"] == "feature" and c["type"] == "numeric"]
-        return "tabular" if columns_of.independent_rows(df, keys, channels) else "timeseries"
+        one_block = df["recording"].nunique() == df[label].nunique()
+        return "tabular" if one_block and columns_of.independent_rows(df, keys, channels) else "timeseries"
     if source.kind == "npz":
         return "timeseries" if segment else "tabular"
     has_capture = segment is not None and columns_of._level(segment) == "low"
