@@ -209,3 +209,14 @@ def test_a_clock_is_found_by_content_and_unit(tmp_path, text):
     _, run_dir, spec = ok(["--data", str(tmp_path / "a.csv")], tmp_path / "runs")
     assert spec["grouping"]["time"] == "acq" and spec["sample_rate_hz"] == 50.0
     assert spec["channels"] == ["ax", "ay", "az"] and spec["grouping"]["clock_unit_s"] == (1.0 if text else 1e-3)
+
+
+def test_a_wide_table_with_a_subject_column_is_tabular_and_split_by_subject(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [{"subject": s, **{f"f{i}": rng.normal(k % 3 * (i % 3 == k % 3)) for i in range(40)},
+             "activity": ("walk", "sit", "lie")[k % 3]} for s in range(1, 11) for k in range(24)]
+    pd.DataFrame(rows).to_csv(tmp_path / "features.csv", index=False)
+    figures, run_dir, spec = ok(["--data", str(tmp_path / "features.csv")], tmp_path / "runs")
+    assert spec["kind"] == "tabular" and spec["feature_columns"] == [f"f{i}" for i in range(40)]
+    assert spec["grouping"]["split_by"] == "subject" and figures["groups_out"]["test"] == 2
+    assert_apart(groups_of(run_dir))
