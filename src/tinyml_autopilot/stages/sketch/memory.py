@@ -15,6 +15,8 @@ from dataclasses import dataclass
 AVR_CORE_RAM = 200
 # string literals of the built-in sketch ("READY", "PRED ", "uncertain", "model_invoke failed") and small scalars
 SKETCH_LITERALS = 48
+# More channels than this keep their scaling constants in PROGMEM (8 B of RAM each otherwise)
+FLASH_CONSTANTS_FROM = 16
 STACK_RESERVE = 160  # loop() -> model_invoke() -> kernels, with their locals and return addresses
 LINKER_LINE = re.compile(r".*(not within region|region `?\S+'? overflowed|will not fit in region|"
                          r"section `\S+' will not fit|undefined reference to|relocation truncated).*")
@@ -39,9 +41,10 @@ class RamBudget:
 
 def avr_portable_c_ram(channels: int, labels: list[str], arena_bytes: int, input_size: int, output_size: int,
                        ram_bytes: int) -> RamBudget:
-    """RAM of the built-in portable-C sketch on an AVR, scaling constants in PROGMEM."""
+    """RAM of the built-in portable-C sketch on an AVR (wide ones keep their scaling constants in PROGMEM)."""
     parts = {
         "raw sample (floats)": 4 * channels,  # quantized into the model input as it arrives: no float window
+        "scaling constants": 0 if channels > FLASH_CONSTANTS_FROM else 8 * channels,
         "model input": input_size,
         "model output": output_size,
         "activations": arena_bytes,
