@@ -35,7 +35,7 @@ def words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
 
 
-def _level(name: str) -> str | None:
+def id_level(name: str) -> str | None:
     tokens = words(name)
     if any(t in HIGH_IDS for t in tokens):
         return "high"
@@ -73,8 +73,8 @@ def find_ids(df: pd.DataFrame, columns: list[dict[str, Any]], group: str | None,
         if value is not None and value not in names:
             raise UserError(f"{option} {value!r} is not a column (columns: {', '.join(names[:12])})")
     candidates = [c for c in columns if 2 <= c["unique"] <= len(df) / 3 and c["role"] != "constant"]
-    high = [c for c in candidates if _level(c["name"]) == "high"]
-    low = [c for c in candidates if _level(c["name"]) == "low"]
+    high = [c for c in candidates if id_level(c["name"]) == "high"]
+    low = [c for c in candidates if id_level(c["name"]) == "low"]
     if group is None and high:
         group = min(high, key=lambda c: c["unique"])["name"]
     if segment is None and low:

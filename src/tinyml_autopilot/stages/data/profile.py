@@ -86,7 +86,7 @@ def _kind(df: pd.DataFrame, source: Source, columns: list[dict[str, Any]], label
         return "tabular" if one_block and columns_of.independent_rows(df, keys, channels) else "timeseries"
     if source.kind == "npz":
         return "timeseries" if segment else "tabular"
-    has_capture = segment is not None and columns_of._level(segment) == "low"
+    has_capture = segment is not None and columns_of.id_level(segment) == "low"
     return "timeseries" if has_capture or (time and _label_runs(df[label]) < len(df) / 5) else "tabular"
 
 
@@ -94,7 +94,7 @@ def _tabular_roles(columns: list[dict[str, Any]], group: str | None, segment: st
                    source: Source) -> tuple[str | None, None, None]:
     """One row per example: the subject still groups the split; recordings, counters and loader columns
     carry nothing; a clock of a forced-tabular table is a feature."""
-    high = group if group and columns_of._level(group) == "high" and source.kind == "csv" else None
+    high = group if group and columns_of.id_level(group) == "high" and source.kind == "csv" else None
     for col in columns:
         if col["name"] in (segment, group) and col["name"] != high:
             col["role"] = "id"
