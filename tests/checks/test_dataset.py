@@ -236,3 +236,30 @@ def test_duplicates_shared_by_val_and_train_are_leakage(tmp_path):
     with pytest.raises(CheckFailed) as info:
         dataset_arrays.check_split(src, _tabular_split(tmp_path / "leak", x, y, parts), cfg)
     assert [f.message for f in info.value.findings] == ["1 val examples also appear in train"]
+
+
+def naive_windows(df: pd.DataFrame, width: int, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows as a step that ignores clocks and blank labels cuts them: over the labelled rows, one recording."""
+    kept = df[df["label"].notna()].reset_index(drop=True)
+    starts = np.arange(0, len(kept) - width + 1, stride)
+    x = kept[["a", "b"]].to_numpy(np.float32)[starts[:, None] + np.arange(width)]
+    return x, kept["label"].to_numpy().astype(str)[starts], np.array(["r1"] * len(starts))
+
+
+@pytest.mark.parametrize("case", ["gap", "restart", "blank"])
+def test_windows_across_a_gap_a_restart_or_a_blank_label_are_caught(tmp_path, case):
+    clock = {"gap": [0, 1, 2, 3, 4, 20, 21, 22, 23, 24, 25, 26], "restart": [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 5, 6],
+             "blank": list(range(12))}[case]
+    labels = ["x"] * 12
+    if case == "blank":
+        labels[5] = None
+    df = pd.DataFrame({"rec": ["r1"] * 12, "t": clock, "a": np.arange(12.0), "b": -np.arange(12.0), "label": labels})
+    src = table(tmp_path / "in", df)
+    cfg = {**CFG, "group": "rec", "segment": "rec", "time": "t", "gap": 1.5, "channels": ["a", "b"], "window": 3,
+           "stride": 3, "group_windows": False}
+    x, got_labels, groups = dataset_arrays.expected_windows(pd.read_csv(src / "data.csv"), cfg)
+    assert [int(w[0, 0]) for w in x] == ([0, 5, 8] if case != "blank" else [0, 6, 9])
+    dataset_arrays.check_windows(src, _windows(tmp_path / "ok", x, got_labels, groups), cfg)
+    wrong = naive_windows(df, 3, 3)
+    assert failed_checks(dataset_arrays.check_windows, src, _windows(tmp_path / "naive", *wrong), cfg) == [
+        "content" if case == "blank" else "rows"]

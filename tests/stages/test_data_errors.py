@@ -78,7 +78,8 @@ EXPECTED = {
     "no-label": "label column 'activity' is not in", "one-class": "one class only",
     "too-few": "needs at least", "npz-no-y": "needs arrays X and y", "folder-one-class": "at least two",
     "misspelled-label": "did you mean --label 'label'?", "text-features": "no numeric column is left",
-    "npz-one-hot": "y.argmax(axis=1)", "short-recordings": "'flex' has 2 recordings of at least 50 samples",
+    "npz-one-hot": "y.argmax(axis=1)",
+    "short-recordings": "'flex' has 2 recordings with a segment of at least 50 samples",
     "folder-header-only": "punch.csv has no data rows", "folder-columns-differ": "every file needs the same columns",
 }
 

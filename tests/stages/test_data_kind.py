@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from tinyml_autopilot.errors import UserError
-from tinyml_autopilot.stages.data import profile
+from tinyml_autopilot.stages.data import columns, profile
 from tinyml_autopilot.stages.data.inputs import inspect_source
 
 CLI = Path(sys.executable).with_name("tinyml-autopilot")
@@ -102,9 +102,10 @@ def test_unknown_kind_is_one_line_exit_2(tmp_path):
 @pytest.mark.parametrize(("name", "largest", "step", "hz"), [
     ("timestamp_ms", 2e4, 20, 50.0), ("time", 5e3, 20, 50.0), ("seconds", 100, 1, 1.0), ("time", 50, 0.02, 50.0),
     ("micros", 1e6, 1e4, 100.0), ("time_ns", 1e9, 2e7, 50.0), ("timestamp", 1.7e18, 2e7, 50.0),
-    ("timestamp", 1.7e12, 20, 50.0), ("timestamp", 1.7e9, 0.01, 100.0)])
+    ("timestamp", 1.7e12, 20, 50.0), ("timestamp", 1.7e9, 0.01, 100.0), ("t_ms", 9e3, 20, 50.0),
+    ("time_s", 30.0, 0.02, 50.0), ("millis", 3e3, 20, 50.0), ("tsUs", 1e6, 2e4, 50.0)])
 def test_clock_units(name, largest, step, hz):
-    assert round(1 / (step * profile._clock_unit(name, largest, step)), 3) == hz
+    assert round(1 / (step * columns.clock_unit(name, largest, step)), 3) == hz
 
 
 def test_a_rate_outside_any_sensor_range_is_unknown(tmp_path):

@@ -18,7 +18,8 @@ KEEP_ROWS = {"drop_columns", "coerce_numeric", "normalise_labels"}
 
 
 def read_table(folder: Path, config: dict[str, Any]) -> pd.DataFrame:
-    text = {c: str for c in (config["label"], config.get("group")) if c}
+    names = (config["label"], config.get("group"), config.get("segment"), config.get("split_column"))
+    text = {c: str for c in names if c}
     return pd.read_csv(folder / "data.csv", dtype=text, low_memory=False)
 
 
@@ -98,7 +99,7 @@ def _values_kept(op: str, old: pd.DataFrame, new: pd.DataFrame, config: dict[str
                                   "exact duplicates")] if alien else []
     if op not in KEEP_ROWS | {"impute"}:
         return []  # an operation of the LLM's own may change values
-    if op == "impute":
+    if op == "impute" and not config.get("keep_unlabelled"):
         old = old[old[label].notna()]
     acted = set(config["columns"]) if op == "coerce_numeric" else {label} if op == "normalise_labels" else set()
     changed = []
@@ -129,10 +130,12 @@ def _rows(op: str, old: pd.DataFrame, new: pd.DataFrame, config: dict[str, Any])
             return [Finding("rows", f"{n_new} rows after deduplication; expected between {unique} "
                                     f"(unique rows) and {n_old}")]
     elif op == "impute":
-        expected = int(old[config["label"]].notna().sum())
+        keep = config.get("keep_unlabelled")
+        expected = n_old if keep else int(old[config["label"]].notna().sum())
         if n_new != expected:
-            return [Finding("rows", f"{n_new} rows after imputation; expected {expected} (only rows without a "
-                                    "label may be dropped)")]
+            return [Finding("rows", f"{n_new} rows after imputation; expected {expected} " + (
+                "(keep every row, also those without a label: windows are cut where they are)" if keep else
+                "(only rows without a label may be dropped)"))]
     elif op in KEEP_ROWS and n_new != n_old:
         return [Finding("rows", f"{op} must keep every row: {n_old} in, {n_new} out")]
     elif not n_old // 2 <= n_new <= n_old:

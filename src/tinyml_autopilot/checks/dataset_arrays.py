@@ -10,39 +10,44 @@ import numpy as np
 import pandas as pd
 
 from ..loop import CheckFailed, Finding
+from . import dataset_segments
 from .dataset import fail, load, read_table
 
 SPLITS = ("train", "val", "test")
 
 
 def segments(table: pd.DataFrame, config: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Rows in time order, each row's recording and its segment (a run of one recording with one label)."""
-    label, group, time = config["label"], config.get("group"), config.get("time")
-    recording = (table[group].astype(str) if group else
-                 (table[label] != table[label].shift()).cumsum().astype(str)).rename("_recording")
-    table = table.assign(_recording=recording)
-    if time:
-        table = table.sort_values(["_recording", time], kind="stable")
-    table = table.reset_index(drop=True)
-    rec = table["_recording"]
-    segment = ((rec != rec.shift()) | (table[label] != table[label].shift())).cumsum()
-    return table, rec.to_numpy(), segment.to_numpy()
+    """Rows in file order, each row's split group and its segment (see dataset_segments)."""
+    table, owner, segment, _ = dataset_segments.segments(table, config)
+    return table, owner, segment
 
 
 def expected_windows(table: pd.DataFrame, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """X, labels and recording of every window the contract asks for (no window spans two segments)."""
+    """X, labels and split group of every example the contract asks for (no window spans two segments)."""
+    x, labels, owner, _ = expected_examples(table, config)
+    return x, labels, owner
+
+
+def expected_examples(table: pd.DataFrame, config: dict[str, Any]):
+    """(X, labels, owners, given splits or None): windows, or one fixed-length example per segment."""
     width, stride = config["window"], config["stride"]
-    table, recording, segment = segments(table, config)
+    table, owner, segment, labelled = dataset_segments.segments(table, config)
     values = table[config["channels"]].to_numpy(np.float32)
-    bounds = np.flatnonzero(np.diff(segment)) + 1
-    starts = [np.arange(begin, end - width + 1, stride)
-              for begin, end in zip(np.r_[0, bounds], np.r_[bounds, len(table)], strict=True) if end - begin >= width]
-    first = np.concatenate(starts) if starts else np.zeros(0, int)
-    x = values[first[:, None] + np.arange(width)] if len(first) else np.zeros((0, width, values.shape[1]), np.float32)
-    owner = recording[first].astype(str)
+    spans = dataset_segments.runs(segment, labelled)
+    if config.get("example") == "recording":
+        kept = [(b, e) for b, e in spans if e - b >= config.get("min_length", 2)]
+        first = np.array([b for b, _ in kept], int)
+        x = np.stack([dataset_segments.fixed_length(values[b:e], width, config.get("fit", "pad"))
+                      for b, e in kept]).astype(np.float32) if kept else np.zeros((0, width, values.shape[1]))
+    else:
+        starts = [np.arange(b, e - width + 1, stride) for b, e in spans if e - b >= width]
+        first = np.concatenate(starts) if starts else np.zeros(0, int)
+        x = values[first[:, None] + np.arange(width)] if len(first) else np.zeros((0, width, values.shape[1]))
+    groups = owner[first].astype(str)
     if config.get("group_windows"):
-        owner = np.arange(len(first)).astype(str)  # every window is its own group
-    return x, table[config["label"]].to_numpy().astype(str)[first], owner
+        groups = np.arange(len(first)).astype(str)  # every window is its own group
+    split = table[config["split_column"]].astype(str).to_numpy()[first] if config.get("split_column") else None
+    return x.astype(np.float32), table[config["label"]].to_numpy().astype(str)[first], groups, split
 
 
 def _order(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -63,14 +68,24 @@ def check_windows(before: Path, out: Path, config: dict[str, Any]) -> None:
                                f"= (n, window, channels {config['channels']})")])
     if not len(labels) == len(groups) == len(x):
         fail([Finding("shape", f"X, labels, groups lengths differ: {len(x)}, {len(labels)}, {len(groups)}")])
-    ex, elabels, egroups = expected_windows(read_table(before, config), config)
+    ex, elabels, egroups, esplit = expected_examples(read_table(before, config), config)
     if len(x) != len(ex):
-        fail([Finding("rows", f"{len(x)} windows; expected {len(ex)} (window {config['window']}, stride "
-                              f"{config['stride']}, starting at each recording's first sample; no window across "
-                              "two recordings or two labels)")])
+        what = (f"one example per segment of at least {config.get('min_length', 2)} samples, brought to "
+                f"{config['window']}" if config.get("example") == "recording" else
+                f"window {config['window']}, stride {config['stride']}, starting at each segment's first sample")
+        fail([Finding("rows", f"{len(x)} windows; expected {len(ex)} ({what}; a segment ends at a new recording, "
+                              "label or given split, a blank label, a clock that goes back or jumps by more than "
+                              f"{config.get('gap')}; rows without a label are in no window)")])
     if x.size and not np.isfinite(x).all():
         fail([Finding("missing", "windows contain NaN or infinite values")])
-    fail(_window_content(x, labels, groups, ex, elabels, egroups, config))
+    found = _window_content(x, labels, groups, ex, elabels, egroups, config)
+    if esplit is not None and not found:
+        got = arrays.get("splits")
+        if got is None or sorted(zip(got.astype(str).tolist(), labels.tolist(), strict=True)) != sorted(
+                zip(esplit.tolist(), elabels.tolist(), strict=True)):
+            found.append(Finding("splits", f"windows.npz needs `splits`: each window's value of "
+                                           f"{config['split_column']!r} (train/val/test)"))
+    fail(found)
 
 
 def _window_content(x, labels, groups, ex, elabels, egroups, config) -> list[Finding]:
@@ -111,12 +126,41 @@ def check_split(before: Path, out: Path, config: dict[str, Any]) -> None:
         if set(np.unique(y)) != set(range(len(labels))):
             missing = sorted(set(range(len(labels))) - set(np.unique(y).tolist()))
             found.append(Finding("stratified", f"{name} split lacks classes {[labels[i] for i in missing]}"))
-    found += _content(parts, _input_x(before, config), config)
+    given = _input_x(before, config)
+    found += _content(parts, given, config)
+    if config.get("split_column"):  # the user's split is kept as it is: its sizes and overlaps are theirs
+        found += _given_split(parts, given, _input_splits(before, config), config)
+        fail(found)
     found += _leaks(parts, config)
     found += _balance(parts, config)
     if not any(f.check == "stratified" for f in found):
         found += _stratified(parts, labels, config)
     fail(found)
+
+
+def _input_splits(before: Path, config: dict[str, Any]) -> np.ndarray:
+    if (before / "windows.npz").exists():
+        with np.load(before / "windows.npz", allow_pickle=False) as archive:
+            values = archive["splits"].astype(str) if "splits" in archive.files else np.array([], str)
+    else:
+        values = read_table(before, config)[config["split_column"]].astype(str).to_numpy()
+    return np.char.lower(np.char.strip(values))
+
+
+def _given_split(parts: dict[str, dict], given: np.ndarray | None, splits: np.ndarray,
+                 config: dict[str, Any]) -> list[Finding]:
+    """Test holds exactly the rows marked test; val the rows marked val when any are (else some of train's)."""
+    if given is None or len(splits) != len(given):
+        return []
+    named = np.array([dataset_segments.SPLIT_VALUES.get(v, v) for v in splits.tolist()])
+    found = []
+    for name in ("test", "val") if (named == "val").any() else ("test",):
+        want = given[named == name]
+        got = parts[name]["X"].astype(np.float32)
+        if len(got) != len(want) or not np.allclose(_sorted_rows(got), _sorted_rows(want), rtol=1e-5, atol=1e-6):
+            found.append(Finding("given-split", f"{name} must hold exactly the {len(want)} examples whose "
+                                                f"{config['split_column']!r} is {name} (it holds {len(got)})"))
+    return found
 
 
 def _examples(before: Path, config: dict[str, Any]) -> int:

@@ -34,6 +34,20 @@ Seed = Annotated[int | None, typer.Option("--seed", help="random seed of the spl
 DropStep = Annotated[list[int] | None, typer.Option("--drop-step", help="drop step N of the proposal (repeatable)")]
 Kind = Annotated[str | None, typer.Option("--kind", help="auto | tabular | timeseries \\[default: auto]")]
 OpsFile = Annotated[Path | None, typer.Option("--ops-file", help="JSON/YAML operations table replacing the proposal")]
+Group = Annotated[str | None, typer.Option("--group", help="column whose values never share a split (subject, user) "
+                                           "\\[default: the highest-level id column]")]
+Segment = Annotated[str | None, typer.Option("--segment", help="column naming each recording; no window crosses it "
+                                             "\\[default: the lowest-level id column]")]
+SplitColumn = Annotated[str | None, typer.Option("--split-column", help="column of train/val/test values: keep "
+                                                 "this split")]
+TestData = Annotated[Path | None, typer.Option("--test-data", help="a given test set, like --data: keep this split")]
+Example = Annotated[str | None, typer.Option("--example", help="window | recording (one example per recording) | "
+                                             "auto \\[default: recording when recordings are whole events of "
+                                             "different lengths]")]
+Fit = Annotated[str | None, typer.Option("--fit", help="how a recording becomes a fixed length: pad (first N "
+                                         "samples, shorter ones padded) | resample \\[default: pad]")]
+DATA_OPTIONS = ("label", "description", "window", "stride", "rate", "test_size", "val_size", "seed", "kind",
+                "group", "segment", "split_column", "test_data", "example", "fit")
 
 
 def command(
@@ -49,6 +63,12 @@ def command(
     drop_step: DropStep = None,
     ops_file: OpsFile = None,
     kind: Kind = None,
+    group: Group = None,
+    segment: Segment = None,
+    split_column: SplitColumn = None,
+    test_data: TestData = None,
+    example: Example = None,
+    fit: Fit = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -64,7 +84,9 @@ def command(
 
     inputs = {"data": data, "label": label, "description": description, "window": window, "stride": stride,
               "rate": rate, "test_size": test_size, "val_size": val_size, "seed": seed,
-              "drop_steps": list(drop_step) if drop_step else None, "ops_file": ops_file, "kind": kind}
+              "drop_steps": list(drop_step) if drop_step else None, "ops_file": ops_file, "kind": kind,
+              "group": group, "segment": segment, "split_column": split_column, "test_data": test_data,
+              "example": example, "fit": fit}
     run_stage("data", stage.run, json_out=json_out, config=config, resume=resume, inputs=inputs,
               flags={"llm": llm, "api_base": api_base, "out": out, "yes": yes, "max_attempts": max_attempts,
                      "debug": debug})

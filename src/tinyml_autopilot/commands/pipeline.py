@@ -27,10 +27,26 @@ from .common import (
     run_stage,
     settings_from,
 )
+from .convert import Emit, Quant, RepData, Tolerance
+from .data import (
+    DropStep,
+    Example,
+    Fit,
+    Group,
+    Kind,
+    OpsFile,
+    Rate,
+    Seed,
+    Segment,
+    SplitColumn,
+    Stride,
+    TestData,
+    TestSize,
+    ValSize,
+    Window,
+)
+from .train import FlashKB, RamKB
 
-Window = Annotated[int | None, typer.Option("--window", help="samples per window (time series)")]
-Rate = Annotated[float | None, typer.Option("--rate", help="sample rate in Hz")]
-Stride = Annotated[int | None, typer.Option("--stride", help="samples between window starts (time series)")]
 Epochs = Annotated[int | None, typer.Option("--epochs", help="training epochs \\[default: the train stage's]")]
 DEMO_BOARD = "uno"
 
@@ -43,7 +59,25 @@ def run_command(
     window: Window = None,
     stride: Stride = None,
     rate: Rate = None,
+    kind: Kind = None,
+    group: Group = None,
+    segment: Segment = None,
+    split_column: SplitColumn = None,
+    test_data: TestData = None,
+    example: Example = None,
+    fit: Fit = None,
+    test_size: TestSize = None,
+    val_size: ValSize = None,
+    seed: Seed = None,
+    drop_step: DropStep = None,
+    ops_file: OpsFile = None,
     epochs: Epochs = None,
+    flash_kb: FlashKB = None,
+    ram_kb: RamKB = None,
+    quant: Quant = None,
+    rep_data: RepData = None,
+    tolerance: Tolerance = None,
+    emit: Emit = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -54,7 +88,9 @@ def run_command(
     resume: Resume = None,
     debug: Debug = False,
 ) -> None:
-    """Chain data -> train -> convert -> sketch; print a summary and write report.html in the run folder."""
+    """Chain data -> train -> convert -> sketch; print a summary and write report.html in the run folder.
+
+    Every option of the data, train and convert stages is passed on to its stage."""
     from ..errors import UserError
 
     if resume is None and data is None:
@@ -62,7 +98,11 @@ def run_command(
     if resume is None and board is None:
         raise UserError("no target board: pass --board ID (`tinyml-autopilot boards` lists them)")
     inputs = {"data": data, "description": description, "label": label, "window": window, "stride": stride,
-              "rate": rate, "epochs": epochs}
+              "rate": rate, "kind": kind, "group": group, "segment": segment, "split_column": split_column,
+              "test_data": test_data, "example": example, "fit": fit, "test_size": test_size, "val_size": val_size,
+              "seed": seed, "drop_steps": list(drop_step) if drop_step else None, "ops_file": ops_file,
+              "epochs": epochs, "flash_kb": flash_kb, "ram_kb": ram_kb, "quant": quant, "rep_data": rep_data,
+              "tolerance": tolerance, "emit": emit}
     flags = {"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes, "max_attempts": max_attempts,
              "debug": debug}
     chain(inputs, flags, json_out=json_out, config=config, resume=resume)

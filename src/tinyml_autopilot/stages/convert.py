@@ -20,7 +20,7 @@ from ..prompts import render
 from ..runs import read_output, write_output
 from ..sandbox.folder import copy_regular
 from .base import StageContext, StageResult
-from .convert_checks import check_figures, device_checks, finding_line
+from .convert_checks import accuracy_verdict, check_figures, device_checks, finding_line
 from .convert_output import guess_quant, model_card, write_c_array
 from .train_data import Processed, representative_npz, resolve_processed
 from .train_sandbox import packaged_script, plain, read_json, run_code, run_trusted
@@ -90,9 +90,11 @@ def conversion_checks(path: Path, quant: str | None, source: Source | None, tole
         x, y = processed.load("test")
         converted, samples = tflite.accuracy(path, x, y), len(y)
     float_acc = source.float_accuracy if source else None
-    findings += tflite.accuracy_findings(float_acc, converted, tolerance, samples)
+    judged, verdict = accuracy_verdict(float_acc, converted, samples, tolerance)
+    findings += judged
     findings += tflite.op_findings(info)
-    return findings, {"quant": quant, "converted_accuracy": converted, "float_accuracy": float_acc}
+    return findings, {"quant": quant, "converted_accuracy": converted, "float_accuracy": float_acc,
+                      "accuracy_verdict": verdict, "accuracy_samples": samples}
 
 
 def run(ctx: StageContext, data: Path | None = None, model: Path | None = None, quant: str | None = None,
@@ -127,7 +129,8 @@ def run(ctx: StageContext, data: Path | None = None, model: Path | None = None, 
     tflite_path = copy_regular(result.workdir / "model.tflite", ctx.run.path("artifacts", "model.tflite"))
     figures = read_json(result.workdir / "checks.json") or {}
     return publish(ctx, Path(tflite_path), quant, source.processed, figures.get("float_accuracy"),
-                   figures.get("converted_accuracy"), emit, attempts=len(result.attempts))
+                   figures.get("converted_accuracy"), emit, attempts=len(result.attempts),
+                   accuracy_verdict=figures.get("accuracy_verdict"), accuracy_samples=figures.get("accuracy_samples"))
 
 
 def _refuse_float_on_portable_c(board: str | None, quant: str | None) -> None:
@@ -203,7 +206,8 @@ def check_only(ctx: StageContext, path: Path, data: Path | None, quant: str | No
         raise UserError(f"{unloadable[0].message}: --check takes a .tflite model file")
     target = Path(shutil.copy2(path, ctx.run.path("artifacts", "model.tflite")))
     return publish(ctx, target, figures["quant"], processed, float_acc, figures.get("converted_accuracy"), emit,
-                   findings)
+                   findings, accuracy_verdict=figures.get("accuracy_verdict"),
+                   accuracy_samples=figures.get("accuracy_samples"))
 
 
 def resolve_source(ctx: StageContext, data: Path | None, model: Path | None) -> Source:

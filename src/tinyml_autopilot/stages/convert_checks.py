@@ -86,6 +86,38 @@ def _portable_c(path: Path, quant: str, c_dir: Path | None, report: DeviceReport
         report.c_files = cmodel.write(c_dir)
 
 
+SIGNIFICANCE = 0.05  # a drop is a finding only when chance alone would rarely show it
+
+
+def accuracy_verdict(float_acc: float | None, converted_acc: float | None, samples: int | None,
+                     tolerance: float) -> tuple[list[Finding], str | None]:
+    """Judge the converted model's accuracy on `samples` test examples against the original's.
+
+    One-sided binomial test: if the converted model's true accuracy were float_acc - tolerance, how likely
+    would `samples` examples show this few correct ones? Below SIGNIFICANCE the drop beyond the tolerance is
+    shown, and it is a finding; otherwise the verdict says the drop is within what the sample size can tell.
+    """
+    if float_acc is None or converted_acc is None or not samples:
+        return [], None
+    from scipy.stats import binom
+
+    correct = round(converted_acc * samples)
+    floor = max(0.0, float_acc - tolerance / 100)
+    p_value = float(binom.cdf(correct, samples, floor)) if floor > 0 else 1.0
+    delta = (float_acc - converted_acc) * 100
+    basis = (f"{correct} of {samples} test samples right ({converted_acc:.1%}) against {float_acc:.1%} before "
+             f"conversion; one sample is {100 / samples:.1f} points")
+    if delta <= tolerance + 1e-9 or p_value >= SIGNIFICANCE:
+        verdict = "within" if delta <= tolerance + 1e-9 else "not shown beyond"
+        return [], (f"{verdict} the tolerance of {tolerance:g} points: {basis}"
+                    + (f" (a drop of {delta:.1f} points on {samples} samples has p = {p_value:.2f})"
+                       if delta > tolerance + 1e-9 else ""))
+    message = (f"converted accuracy is {delta:.1f} points below the original, beyond the tolerance of "
+               f"{tolerance:g} (p = {p_value:.3f} on {samples} samples): {basis}; use more, representative "
+               "calibration samples from the training split")
+    return [Finding("accuracy", message)], message
+
+
 def finding_line(finding: Finding) -> str:
     """One printable line (no square brackets: the console would read them as markup)."""
     return f"{finding.check}: {finding.message}"

@@ -26,8 +26,13 @@ from .base import StageContext, StageResult
 STAGES = ("data", "train", "convert", "sketch")
 RUNNERS = {"data": "tinyml_autopilot.stages.data", "train": "tinyml_autopilot.stages.train",
            "convert": "tinyml_autopilot.stages.convert", "sketch": "tinyml_autopilot.stages.sketch"}
-DATA_ARGUMENTS = ("data", "description", "label", "window", "stride", "rate")
-ARGUMENTS = (*DATA_ARGUMENTS, "epochs")
+DATA_ARGUMENTS = ("data", "description", "label", "window", "stride", "rate", "kind", "group", "segment",
+                  "split_column", "test_data", "example", "fit", "test_size", "val_size", "seed", "drop_steps",
+                  "ops_file")
+TRAIN_ARGUMENTS = ("epochs", "flash_kb", "ram_kb")
+CONVERT_ARGUMENTS = ("quant", "rep_data", "tolerance", "emit")
+ARGUMENTS = (*DATA_ARGUMENTS, *TRAIN_ARGUMENTS, *CONVERT_ARGUMENTS)
+PATHS = ("data", "test_data", "ops_file", "rep_data")
 
 
 def runner(stage: str) -> Callable[..., StageResult]:
@@ -60,14 +65,16 @@ def saved_arguments(run_dir: Path) -> dict[str, Any]:
 
 def stage_inputs(stage: str, args: dict[str, Any], previous: Path | None, board: Any) -> dict[str, Any]:
     """What each stage receives: the raw data first, then the previous stage's run folder."""
+    args = {k: Path(v) if k in PATHS and v else v for k, v in args.items()}
     if stage == "data":
-        inputs = {k: args.get(k) for k in DATA_ARGUMENTS}
-        return inputs | {"data": Path(args["data"]) if args.get("data") else None}
+        return {k: args.get(k) for k in DATA_ARGUMENTS}
     inputs: dict[str, Any] = {"data": previous, "description": args.get("description")}
     if stage == "train":
-        inputs["epochs"] = args.get("epochs")
-    if stage == "convert" and board is not None and board.runtime == "portable-c":
-        inputs["emit"] = "c"
+        inputs |= {k: args.get(k) for k in TRAIN_ARGUMENTS}
+    if stage == "convert":
+        inputs |= {k: args.get(k) for k in CONVERT_ARGUMENTS}
+        if board is not None and board.runtime == "portable-c":
+            inputs["emit"] = "c"
     return inputs
 
 
@@ -82,8 +89,8 @@ def accepted(fn: Callable[..., Any], inputs: dict[str, Any]) -> dict[str, Any]:
 def run(ctx: StageContext, **given: Any) -> StageResult:
     """Run (or resume) every stage in order; write summary.json, metrics.json and report.html.
 
-    `given`: data, description, label, window, stride, rate (data stage) and epochs (train stage);
-    on --resume the ones not given again come from the run's inputs.json.
+    `given`: the data, train and convert stages' options (ARGUMENTS); on --resume the ones not given
+    again come from the run's inputs.json.
     """
     parent = ctx.run
     args = {k: v for k, v in (saved_arguments(parent.dir) | {k: v for k, v in given.items() if v is not None}).items()

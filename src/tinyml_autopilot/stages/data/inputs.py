@@ -53,7 +53,9 @@ def inspect_source(data: Path | None, label: str | None) -> Source:
 def _folder(path: Path, label: str | None) -> Source:
     files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() == ".csv")
     if not files:
-        nested = sorted({f.parent for f in path.rglob("*") if f.suffix.lower() == ".csv"})
+        _refuse_run_folder(path)
+        nested = sorted({f.parent for f in path.rglob("*") if f.suffix.lower() == ".csv"
+                         and not _inside_a_run(f, path)})
         if nested:
             raise UserError(f"folder {path} has no .csv files itself but {nested[0]} has: pass --data {nested[0]}")
         raise UserError(f"folder {path} has no .csv files: pass one CSV per class (the file name is the label)")
@@ -63,6 +65,27 @@ def _folder(path: Path, label: str | None) -> Source:
     if len(files) < 2:
         raise UserError(f"folder {path} has one class file ({files[0].name}): a classifier needs at least two")
     return Source(path, "folder", "label", "file name", columns=_folder_columns(files))
+
+
+def _refuse_run_folder(path: Path) -> None:
+    """A run folder of this tool is not raw data: say what to pass instead, never a folder inside it."""
+    if not ((path / "metrics.json").is_file() and (path / "attempts").is_dir()):
+        return
+    if (path / "processed" / "feature_spec.json").is_file():
+        raw = sorted(p for p in (path / "inputs").glob("*") if p.name != ".keep") if (path / "inputs").is_dir() else []
+        again = f"; to redo it, pass the raw data (kept as {raw[0]})" if raw else ""
+        raise UserError(f"{path} is a data run folder (already processed): pass it to `train --data {path}`{again}")
+    raise UserError(f"{path} is a run folder of this tool, not raw data: pass --data with a CSV, a folder of "
+                    "per-class CSVs or an .npz")
+
+
+def _inside_a_run(file: Path, top: Path) -> bool:
+    """Files under a run's attempts/ (or any run folder below `top`) are the tool's own, never raw data."""
+    for parent in file.relative_to(top).parents:
+        folder = top / parent
+        if folder != top and (folder / "metrics.json").is_file() and (folder / "attempts").is_dir():
+            return True
+    return "attempts" in file.relative_to(top).parts
 
 
 def _folder_columns(files: list[Path]) -> list[str]:

@@ -44,7 +44,8 @@ CONFIG = {config}
 
 
 def read_table(in_dir):
-    text_columns = {{c: str for c in (CONFIG["label"], CONFIG["group"]) if c}}
+    names = (CONFIG["label"], CONFIG.get("group"), CONFIG.get("segment"), CONFIG.get("split_column"))
+    text_columns = {{c: str for c in names if c}}
     return pd.read_csv(Path(in_dir) / "data.csv", dtype=text_columns, low_memory=False)
 
 
@@ -62,7 +63,7 @@ if __name__ == "__main__":
 '''
 
 LOAD = '''
-def read_folder(folder):
+def read_folder(folder, prefix=""):
     """One CSV per class; blank lines separate recordings (as Arduino IMU capture sketches write).
 
     Header lines (also repeated ones, after a board reset) and lines that do not hold one value per
@@ -83,7 +84,7 @@ def read_folder(folder):
                 continue
             part = pd.read_csv(io.StringIO("\\n".join(rows)), header=None, names=columns, skipinitialspace=True)
             part.insert(0, "sample", np.arange(len(part)))
-            part["recording"] = f"{path.stem}-{number:03d}"
+            part["recording"] = f"{prefix}{path.stem}-{number:03d}"
             part["label"] = path.stem
             frames.append(part)
     if skipped:
@@ -91,7 +92,7 @@ def read_folder(folder):
     return pd.concat(frames, ignore_index=True)
 
 
-def read_npz(path):
+def read_npz(path, prefix=""):
     with np.load(path, allow_pickle=False) as archive:
         x, y = archive[CONFIG["x_key"]], archive[CONFIG["y_key"]].reshape(-1)
     if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
@@ -105,21 +106,28 @@ def read_npz(path):
     x = x.reshape(n * steps, -1)
     df = pd.DataFrame(x, columns=[f"c{i}" for i in range(x.shape[1])])
     df.insert(0, "sample", np.tile(np.arange(steps), n))
-    df["recording"] = np.repeat([f"r{i:06d}" for i in range(n)], steps)
+    df["recording"] = np.repeat([f"{prefix}r{i:06d}" for i in range(n)], steps)
     df["label"] = np.repeat(y, steps)
     return df
 
 
-def run(in_path, out_dir):
+def read_input(path, prefix=""):
     source = CONFIG["source"]
     if source == "folder":
-        df = read_folder(in_path)
-    elif source == "npz":
-        df = read_npz(in_path)
-    else:
-        df = pd.read_csv(in_path, dtype={CONFIG["label"]: str}, sep=CONFIG.get("sep") or ",",
-                         decimal=CONFIG.get("decimal") or ".", skipinitialspace=True, low_memory=False)
+        return read_folder(path, prefix)
+    if source == "npz":
+        return read_npz(path, prefix)
+    return pd.read_csv(path, dtype={CONFIG["label"]: str}, sep=CONFIG.get("sep") or ",",
+                       decimal=CONFIG.get("decimal") or ".", skipinitialspace=True, low_memory=False)
+
+
+def run(in_path, out_dir):
+    df = read_input(in_path)
+    if CONFIG.get("test_path"):  # a given test set: one table, each row marked with the split it belongs to
+        test = read_input(Path(CONFIG["test_path"]), prefix="test-")
+        df = pd.concat([df.assign(given_split="train"), test.assign(given_split="test")], ignore_index=True)
     write_table(df, out_dir)
+
 '''
 
 DROP_COLUMNS = '''
@@ -155,7 +163,8 @@ def run(in_dir, out_dir):
 IMPUTE = '''
 def run(in_dir, out_dir):
     df = read_table(in_dir)
-    df = df[df[CONFIG["label"]].notna()].reset_index(drop=True)
+    if not CONFIG.get("keep_unlabelled"):  # a time series keeps them: the window step cuts there
+        df = df[df[CONFIG["label"]].notna()].reset_index(drop=True)
     df[CONFIG["features"]] = df[CONFIG["features"]].replace([np.inf, -np.inf], np.nan)
     columns = [c for c in CONFIG["features"] if df[c].isna().any()]
     if columns and CONFIG["group"]:

@@ -1,43 +1,45 @@
 """Built-in window, split and scale steps (the table -> arrays end of the pipeline)."""
 
-WINDOW = '''
-def segments(df, label, group, time):
-    """Sorted rows and, per row, its recording and its segment: a run of one recording with one label."""
-    if group is None:  # consecutive rows with the same label form one recording
-        group = "_recording"
-        df[group] = (df[label] != df[label].shift()).cumsum().astype(str)
-    if time:
-        df = df.sort_values([group, time], kind="stable")
-    df = df.reset_index(drop=True)
-    recording = df[group].astype(str)
-    segment = ((recording != recording.shift()) | (df[label] != df[label].shift())).cumsum()
-    return df, recording.to_numpy(), segment.to_numpy()
+import inspect
 
+from ...checks import dataset_segments
+
+WINDOW_RUN = '''
 
 def run(in_dir, out_dir):
-    """Cut each segment into windows of CONFIG["window"] samples every CONFIG["stride"] samples."""
+    """Cut each segment into windows of CONFIG["window"] samples every CONFIG["stride"] samples, or (example
+    "recording") make one example of CONFIG["window"] samples of each segment."""
     label, width, stride = CONFIG["label"], CONFIG["window"], CONFIG["stride"]
-    df, recording, segment = segments(read_table(in_dir), label, CONFIG["group"], CONFIG["time"])
+    df, owner, segment, labelled = segments(read_table(in_dir), CONFIG)
     values = df[CONFIG["channels"]].to_numpy(np.float32)
     labels = df[label].to_numpy().astype(str)
-    position = pd.Series(recording).groupby(recording, sort=False).cumcount().to_numpy()
-    bounds = np.flatnonzero(np.diff(segment)) + 1
     xs, starts = [], []
-    for begin, end in zip(np.r_[0, bounds], np.r_[bounds, len(df)]):
+    for begin, end in runs(segment, labelled):
+        if CONFIG["example"] == "recording":
+            if end - begin >= CONFIG["min_length"]:
+                xs.append(fixed_length(values[begin:end], width, CONFIG["fit"])[None])
+                starts.append(np.array([begin]))
+            continue
         if end - begin < width:
             continue
         windows = np.lib.stride_tricks.sliding_window_view(values[begin:end], width, axis=0)[::stride]
         xs.append(windows.transpose(0, 2, 1))
         starts.append(begin + np.arange(len(windows)) * stride)
     starts = np.concatenate(starts) if starts else np.zeros(0, int)
-    groups = recording[starts]
-    if CONFIG["group_windows"]:  # each window its own group: "<recording>@<sample>"
-        groups = np.char.add(np.char.add(groups.astype(str), "@"), position[starts].astype(str))
+    groups = owner[starts].astype(str)
+    if CONFIG["group_windows"]:  # each window its own group: "<recording>@<row>"
+        groups = np.char.add(np.char.add(groups, "@"), starts.astype(str))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     x = np.concatenate(xs) if xs else np.zeros((0, width, len(CONFIG["channels"])), np.float32)
-    np.savez(out_dir / "windows.npz", X=x.astype(np.float32), labels=labels[starts], groups=groups.astype(str))
+    arrays = {"X": x.astype(np.float32), "labels": labels[starts], "groups": groups}
+    if CONFIG["split_column"]:
+        arrays["splits"] = df[CONFIG["split_column"]].astype(str).to_numpy().astype(str)[starts]
+    np.savez(out_dir / "windows.npz", **arrays)
 '''
+WINDOW = "\n" + "\n\n".join(inspect.getsource(f) for f in (dataset_segments.clock_seconds, dataset_segments.segments,
+                                                          dataset_segments.runs, dataset_segments.fixed_length)) \
+    + WINDOW_RUN
 
 SPLIT = '''
 def held_out(y, groups, index, share, seed):
@@ -53,22 +55,37 @@ def held_out(y, groups, index, share, seed):
 
 
 def read_examples(in_dir):
+    """X, labels, groups and the given split of each example (None when the split is ours to make)."""
+    column = CONFIG["split_column"]
     if (Path(in_dir) / "windows.npz").exists():
         with np.load(Path(in_dir) / "windows.npz", allow_pickle=False) as archive:
-            return archive["X"].astype(np.float32), archive["labels"].astype(str), archive["groups"].astype(str)
+            given = archive["splits"].astype(str) if column else None
+            return (archive["X"].astype(np.float32), archive["labels"].astype(str), archive["groups"].astype(str),
+                    given)
     df = read_table(in_dir)
     x = df[CONFIG["features"]].to_numpy(np.float32)
-    return x, df[CONFIG["label"]].to_numpy().astype(str), np.arange(len(df)).astype(str)
+    groups = df[CONFIG["group"]].astype(str) if CONFIG["group"] else pd.Series(np.arange(len(df))).astype(str)
+    given = df[column].astype(str).to_numpy() if column else None
+    return x, df[CONFIG["label"]].to_numpy().astype(str), groups.to_numpy().astype(str), given
+
+
+SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+               "dev": "val", "test": "test", "testing": "test", "eval": "test"}
 
 
 def run(in_dir, out_dir):
-    x, labels, groups = read_examples(in_dir)
+    x, labels, groups, given = read_examples(in_dir)
     classes = sorted(set(labels))
     y = np.searchsorted(classes, labels).astype(np.int64)
     index = np.arange(len(y))
     test_size, val_size, seed = CONFIG["test_size"], CONFIG["val_size"], CONFIG["seed"]
     val_share = val_size / (1 - test_size)
-    if CONFIG["grouped"]:
+    if given is not None:  # the user's split: test (and val) as given; val from train's groups otherwise
+        named = np.array([SPLIT_NAMES[v.strip().lower()] for v in given])
+        test = index[named == "test"]
+        val = index[named == "val"] if (named == "val").any() else held_out(y, groups, index[named == "train"],
+                                                                          val_share, seed + 1)
+    elif CONFIG["grouped"]:
         test = held_out(y, groups, index, test_size, seed)
         rest = np.setdiff1d(index, test)
         val = held_out(y, groups, rest, val_share, seed + 1)

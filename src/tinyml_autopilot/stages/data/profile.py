@@ -10,35 +10,49 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from ...checks.dataset_arrays import segments
+from ...checks.dataset_segments import segments
+from . import columns as columns_of
 from .inputs import Source
 
 ID_NAME = re.compile(r"(^|[_\s])(id|uuid|index|idx|row|key)$|^unnamed", re.IGNORECASE)
-GROUP_NAME = re.compile(r"session|recording|record|trial|episode|sequence|subject|capture|take|run_id|file"
-                        r"|user|participant|person|volunteer", re.IGNORECASE)
 TIME_NAME = re.compile(r"^(t|time|timestamp|ts|millis|ms|micros|us|seconds|secs?|sample|datetime|date)$|time",
                        re.IGNORECASE)
+LOADER_COLUMNS = ("sample", "recording")  # what the loader adds to a folder's or an .npz's rows
 
 
 KINDS = ("auto", "tabular", "timeseries")
 
 
-def build(table: Path, source: Source, kind: str = "auto") -> dict[str, Any]:
-    """Columns, types, missing, duplicates, classes, ranges, recordings and sample rate.
+def build(table: Path, source: Source, kind: str = "auto", group: str | None = None, segment: str | None = None,
+          split_column: str | None = None) -> dict[str, Any]:
+    """Columns, types, roles, missing, duplicates, classes, recordings, clock and sample rate.
 
-    `kind` "auto" decides tabular or time series from the columns; the others force it.
+    `kind` "auto" decides tabular or time series from the columns; the others force it. `group` and
+    `segment` name the id columns (--group, --segment); else they are found by name.
     """
-    text = {source.label: str}
-    df = pd.read_csv(table, dtype=text, low_memory=False)
+    df = pd.read_csv(table, dtype={source.label: str}, low_memory=False)
     label = source.label
     columns = [_column(df, name) for name in df.columns if name != label]
-    group = "recording" if source.kind in ("folder", "npz") and "recording" in df else _find_group(df, columns)
-    keys = df[group] if group else (df[label] != df[label].shift()).cumsum()
-    time = "sample" if group == "recording" and "sample" in df else _find_time(df, columns, keys)
+    loaded = source.kind in ("folder", "npz") and "recording" in df
+    if loaded:
+        group, segment = group or "recording", segment or "recording"
+    else:
+        group, segment = columns_of.find_ids(df, columns, group, segment)
+    split = columns_of.find_split_column(df, split_column)
+    ids = list(dict.fromkeys(c for c in (group, segment) if c))
+    keys = columns_of.recording_keys(df, label, ids)
+    time, time_role = ("sample", "index") if loaded and "sample" in df else columns_of.find_time(df, columns, keys)
+    roles = {group: "group", segment: "segment", time: "time" if time_role == "clock" else "index", split: "split"}
     for col in columns:
-        col["role"] = ("group" if col["name"] == group else "time" if col["name"] == time else col["role"])
+        col["role"] = roles.get(col["name"]) or ("index" if columns_of.is_index_name(col["name"])
+                                                 and col["role"] in ("id", "feature") else col["role"])
+    auto = _kind(df, source, columns, label, segment, time, keys)
+    kind = auto if kind == "auto" else kind
+    if kind == "tabular":
+        group, segment, time = _tabular_roles(columns, group, segment, time, source)
     raw = df[label]
     normalised = raw.dropna().str.strip().str.lower().str.replace(r"[\s_-]+", " ", regex=True)
+    signal = [c["name"] for c in columns if c["role"] not in ("index", "segment", "split", "time", "id")]
     profile: dict[str, Any] = {
         "source": source.kind,
         "path": str(source.path),
@@ -46,20 +60,48 @@ def build(table: Path, source: Source, kind: str = "auto") -> dict[str, Any]:
         "label": label,
         "label_given": source.label_given,
         "columns": columns,
-        "duplicate_rows": int(df.duplicated().sum()),
+        "duplicate_rows": int(df[[*signal, label]].duplicated().sum()),
         "missing_labels": int(raw.isna().sum()),
         "classes": {str(k): int(v) for k, v in raw.value_counts(dropna=True).sort_index().items()},
         "classes_normalised": {str(k): int(v) for k, v in normalised.value_counts().sort_index().items()},
         "group": group,
+        "segment": segment,
         "time": time,
+        "time_role": time_role if time else None,
+        "split_column": split,
+        "kind": kind,
     }
-    auto = "timeseries" if group or (time and _label_runs(raw) < len(df) / 5) else "tabular"
-    profile["kind"] = auto if kind == "auto" else kind
-    if profile["kind"] == "tabular" and time:  # a forced tabular table keeps its clock out of the features
-        profile["time"] = None
-        next(c for c in columns if c["name"] == time)["role"] = "feature"
-    profile.update(_recordings(df, group, time, label, profile["kind"]))
+    if kind == "tabular" and group:
+        profile["groups_per_class"] = {str(k): int(v) for k, v in df.groupby(label)[group].nunique().items()}
+    profile.update(_recordings(df, profile, keys))
     return profile
+
+
+def _kind(df: pd.DataFrame, source: Source, columns: list[dict[str, Any]], label: str, segment: str | None,
+          time: str | None, keys: pd.Series) -> str:
+    """A time series has captures (a recording id, or a clock over long runs of one label) of a signal."""
+    if source.kind == "folder":  # blank lines between captures make a time series; one block may be readings
+        channels = [c["name"] for c in columns if c["role"] == "feature" and c["type"] == "numeric"]
+        one_block = df["recording"].nunique() == df[label].nunique()
+        return "tabular" if one_block and columns_of.independent_rows(df, keys, channels) else "timeseries"
+    if source.kind == "npz":
+        return "timeseries" if segment else "tabular"
+    has_capture = segment is not None and columns_of.id_level(segment) == "low"
+    return "timeseries" if has_capture or (time and _label_runs(df[label]) < len(df) / 5) else "tabular"
+
+
+def _tabular_roles(columns: list[dict[str, Any]], group: str | None, segment: str | None, time: str | None,
+                   source: Source) -> tuple[str | None, None, None]:
+    """One row per example: the subject still groups the split; recordings, counters and loader columns
+    carry nothing; a clock of a forced-tabular table is a feature."""
+    high = group if group and columns_of.id_level(group) == "high" and source.kind == "csv" else None
+    for col in columns:
+        if col["name"] in (segment, group) and col["name"] != high:
+            col["role"] = "id"
+        elif col["name"] == time:
+            loader = source.kind != "csv" and time in LOADER_COLUMNS
+            col["role"] = "index" if loader or col["role"] == "index" else "feature"
+    return high, None, None
 
 
 def _column(df: pd.DataFrame, name: str) -> dict[str, Any]:
@@ -91,7 +133,12 @@ def _column(df: pd.DataFrame, name: str) -> dict[str, Any]:
 
 
 def _is_datetime(name: str, values: pd.Series) -> bool:
-    if not TIME_NAME.search(str(name)) or values.empty:
+    """A clock-like name, or ISO dates / clock times as content, that parse as date-times."""
+    if values.empty:
+        return False
+    head = values.iloc[:200].astype(str).str.strip()
+    iso = head.str.match(r"^(\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2})?|\d{1,2}:\d{2}:\d{2})").mean() > 0.9
+    if not (TIME_NAME.search(str(name)) or columns_of.is_clock_name(name) or iso):
         return False
     parsed = pd.to_datetime(values.iloc[:200].astype(str), errors="coerce", format="mixed")
     return bool(parsed.notna().mean() > 0.9)
@@ -108,74 +155,35 @@ def _looks_like_id(name: str, series: pd.Series, info: dict[str, Any]) -> bool:
     return all_unique and info["type"] == "text"
 
 
-def _find_group(df: pd.DataFrame, columns: list[dict[str, Any]]) -> str | None:
-    for col in columns:
-        if GROUP_NAME.search(col["name"]) and 2 <= col["unique"] <= len(df) / 3:
-            return col["name"]
-    return None
-
-
-def _find_time(df: pd.DataFrame, columns: list[dict[str, Any]], keys: pd.Series) -> str | None:
-    """A clock-like name whose values mostly increase within each recording (not a feature that repeats)."""
-    return next((c["name"] for c in columns if TIME_NAME.search(c["name"]) and c["type"] in ("numeric", "datetime")
-                 and _is_clock(df[c["name"]], keys)), None)
-
-
-def _is_clock(values: pd.Series, keys: pd.Series, share: float = 0.9) -> bool:
-    if not pd.api.types.is_numeric_dtype(values):
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-        values = (parsed - parsed.min()).dt.total_seconds()
-    steps = values.groupby(keys.to_numpy()).diff().dropna()
-    return bool(len(steps) and (steps > 0).mean() >= share)
-
-
 def _label_runs(labels: pd.Series) -> int:
     return int((labels != labels.shift()).sum())
 
 
-def _recordings(df: pd.DataFrame, group: str | None, time: str | None, label: str, kind: str) -> dict[str, Any]:
-    if kind != "timeseries":
-        return {"recordings": None, "rows_per_recording": None, "sample_rate_hz": None}
-    keys = df[group] if group else (df[label] != df[label].shift()).cumsum()
-    _, _, segment = segments(df, {"label": label, "group": group, "time": time})
-    sizes = pd.Series(segment).value_counts()  # a recording's runs of one label: what windows are cut from
-    per_class = df.groupby(label)[group].nunique() if group else df.groupby(keys)[label].first().value_counts()
-    rate = _sample_rate(df, keys, time) if time else None
-    return {"recordings": int(keys.nunique()),
-            "recordings_per_class": {str(k): int(v) for k, v in per_class.sort_index().items()},
-            "rows_per_recording": {"min": int(sizes.min()), "median": float(sizes.median()), "max": int(sizes.max())},
-            "sample_rate_hz": rate}
-
-
-def _sample_rate(df: pd.DataFrame, keys: pd.Series, time: str) -> float | None:
-    if time in ("sample",):
-        return None
-    clock = df[time]
-    dated = not pd.api.types.is_numeric_dtype(clock)
-    if dated:
-        parsed = pd.to_datetime(clock, errors="coerce", format="mixed")
-        clock = (parsed - parsed.min()).dt.total_seconds()
-    steps = clock.groupby(keys.to_numpy()).diff().dropna()
-    steps = steps[steps > 0]
-    if steps.empty:
-        return None
-    step = float(steps.median())
-    if not dated:
-        step *= _clock_unit(time.lower(), float(clock.abs().max()), step)
-    rate = 1.0 / step
-    return round(rate, 3) if 0.05 <= rate <= 1e5 else None  # outside any sensor's range: a unit not understood
-
-
-def _clock_unit(name: str, largest: float, step: float) -> float:
-    """Seconds per clock tick, from the column's name, else from epoch-like magnitudes, else Arduino millis()."""
-    for words, unit in ((("nano", "_ns", "ns"), 1e-9), (("micro", "_us", "us"), 1e-6),
-                        (("milli", "ms"), 1e-3), (("sec", "_s"), 1.0)):
-        if any(name.endswith(w) if w in ("ns", "us") else w in name for w in words):
-            return unit
-    for epoch, unit in ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3), (1e8, 1.0)):  # seconds since 1973
-        if largest >= epoch:
-            return unit
-    return 1e-3 if step >= 1 else 1.0  # whole-number steps: a millisecond clock
+def _recordings(df: pd.DataFrame, prof: dict[str, Any], keys: pd.Series) -> dict[str, Any]:
+    """Recordings, their lengths, the segments windows come from, and what is cut away (blanks, gaps)."""
+    facts: dict[str, Any] = {"sample_rate_hz": None}
+    if prof["kind"] != "timeseries":
+        return facts | {"recordings": None, "rows_per_recording": None}
+    label, time = prof["label"], prof["time"]
+    if time:
+        facts.update(columns_of.clock_facts(df, keys, time, prof["time_role"]))
+    config = {k: prof[k] for k in ("label", "group", "segment", "time", "split_column")} | {"gap": facts.get("gap")}
+    _, owner, segment, labelled = segments(df, config)
+    sizes = pd.Series(segment[labelled]).value_counts()  # the labelled runs windows are cut from
+    lengths = pd.Series(labelled).groupby(keys.to_numpy()).sum()
+    lengths = lengths[lengths > 0]
+    labels_per = df[labelled].groupby(keys[labelled].to_numpy())[label].nunique()
+    per_class = pd.Series(owner[labelled]).groupby(df[label][labelled].to_numpy()).nunique()
+    return facts | {
+        "recordings": int(keys.nunique()),
+        "split_groups": int(pd.Series(owner).nunique()),
+        "recordings_per_class": {str(k): int(v) for k, v in per_class.sort_index().items()},
+        "rows_per_recording": {"min": int(sizes.min()), "median": float(sizes.median()), "max": int(sizes.max())},
+        "recording_length": {"min": int(lengths.min()), "median": float(lengths.median()),
+                             "p90": float(lengths.quantile(0.9)), "max": int(lengths.max())},
+        "segments": int(len(sizes)),
+        "whole_events": bool((labels_per <= 1).all()),
+    }
 
 
 def _num(value: Any) -> float | None:
@@ -203,9 +211,29 @@ def show(profile: dict[str, Any], console) -> None:
     classes = ", ".join(f"{k}: {v}" for k, v in profile["classes"].items())
     console.print(f"classes: {classes}; duplicate rows: {profile['duplicate_rows']}; "
                   f"missing labels: {profile['missing_labels']}")
+    console.print(grouping_line(profile), highlight=False, markup=False)
     if profile["kind"] == "timeseries":
-        console.print(f"recordings: {profile['recordings']} (rows each: {profile['rows_per_recording']}); "
-                      f"sample rate: {profile['sample_rate_hz'] or 'unknown'} Hz")
+        console.print(f"recordings: {profile['recordings']} (rows each: {profile['recording_length']}); "
+                      f"segments: {profile['segments']} ({profile['rows_per_recording']}); "
+                      f"sample rate: {profile['sample_rate_hz'] or 'unknown'} Hz", highlight=False, markup=False)
+
+
+def grouping_line(profile: dict[str, Any]) -> str:
+    """What keeps the splits apart and what the windows may not cross, in words."""
+    group, segment, time = profile["group"], profile.get("segment"), profile["time"]
+    parts = [f"split by {group!r}" if group else "split by row" if profile["kind"] == "tabular"
+             else "split by runs of one label (no id column)"]
+    if segment and segment != group:
+        parts.append(f"recordings {segment!r} within it")
+    if profile.get("split_column"):
+        parts.append(f"given split {profile['split_column']!r}")
+    if time:
+        unit = profile.get("clock_unit_s")
+        what = {1e-9: "ns", 1e-6: "us", 1e-3: "ms", 1.0: "s"}.get(unit, "row counter") if profile.get(
+            "time_role") == "clock" else "row counter"
+        parts.append(f"ordered by {time!r} ({what}; {profile.get('clock_gaps', 0)} gaps, "
+                     f"{profile.get('clock_restarts', 0)} restarts)")
+    return "; ".join(parts)
 
 
 def _fmt(value: Any) -> str:

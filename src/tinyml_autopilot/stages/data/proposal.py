@@ -68,10 +68,11 @@ def renumber(table: OperationsTable) -> OperationsTable:
 def propose(profile: dict[str, Any]) -> OperationsTable:
     """The offline proposal: deterministic rules over the profile."""
     ops: list[Operation] = []
-    drop = [c["name"] for c in profile["columns"] if c["role"] in ("id", "constant", "text")]
+    drop = [c["name"] for c in profile["columns"] if c["role"] in ("id", "constant", "text")
+            or c["role"] == "index" and c["name"] != profile["time"]]
     if drop:
         ops.append(Operation(operation="drop_columns", columns=drop,
-                             reason="identifier, constant or free-text columns carry no signal"))
+                             reason="identifier, row-counter, constant or free-text columns carry no signal"))
     numbers = [c["name"] for c in profile["columns"] if c["type"] == "string-number" and c["name"] not in drop]
     if numbers:
         ops.append(Operation(operation="coerce_numeric", columns=numbers,
@@ -86,11 +87,14 @@ def propose(profile: dict[str, Any]) -> OperationsTable:
     if missing or profile["missing_labels"]:
         ops.append(Operation(operation="impute", columns=missing,
                              reason="fill missing values (median, or neighbours within a recording); "
-                                    "drop rows without a label"))
+                                    + ("rows without a label stay: no window spans them"
+                                       if profile["kind"] == "timeseries" else "drop rows without a label")))
     if profile["kind"] == "timeseries":
         ops.append(Operation(operation="window", reason="fixed-length windows are what the device will see"))
-    ops.append(Operation(operation="split", reason="stratified train/val/test"
-                         + (", grouped by recording" if profile["kind"] == "timeseries" else "")))
+    by = profile["group"] or ("recording" if profile["kind"] == "timeseries" else None)
+    ops.append(Operation(operation="split", reason=(f"the given split {profile['split_column']!r}"
+                                                    if profile.get("split_column") else "stratified train/val/test")
+                         + (f", grouped by {by}" if by else "")))
     ops.append(Operation(operation="scale", reason="standardise with constants fitted on the training split"))
     return renumber(OperationsTable(operations=ops))
 
@@ -107,7 +111,8 @@ def review(table: OperationsTable, profile: dict[str, Any], offline: bool) -> li
     if tail and names[-len(tail):] != tail:
         found.append(Finding("order", "cleaning operations must come before window/split/scale"))
     known = {c["name"] for c in profile["columns"]} | {profile["label"]}
-    protected = {profile["label"], profile["group"], profile["time"]} - {None}
+    protected = {profile["label"], profile["group"], profile.get("segment"), profile["time"],
+                 profile.get("split_column")} - {None}
     for op in table.operations:
         unknown = [c for c in op.columns if c not in known]
         if unknown:
@@ -115,7 +120,7 @@ def review(table: OperationsTable, profile: dict[str, Any], offline: bool) -> li
                                             f"{unknown}; the columns are {sorted(known)}"))
         if op.operation == "drop_columns" and protected & set(op.columns):
             found.append(Finding("columns", f"step {op.step} would drop {sorted(protected & set(op.columns))}: "
-                                            "the label, recording and time columns must stay"))
+                                            "the label, id, time and split columns must stay"))
         if offline and not operations.has_template(op.operation):
             found.append(Finding("operation", f"no built-in implementation of '{op.operation}' "
                                               "(offline): remove the step or use an LLM"))

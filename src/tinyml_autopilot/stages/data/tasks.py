@@ -70,6 +70,7 @@ class StepTask:
     expect: dict[str, Any] = field(default_factory=dict)  # what only the checks need
     timeout_s: float = 600
     memory_mb: int = 6144
+    readable: list[Path] = field(default_factory=list)  # inputs besides `source` the script may read
     language: str = "python"
 
     @property
@@ -93,7 +94,7 @@ class StepTask:
             raise ExecutionFailed("the script must define a top-level function run(in_dir, out_dir)")
         out = workdir / "out"
         result = run_python(workdir / "code.py", workdir, args=[str(self.source), str(out)],
-                            timeout_s=self.timeout_s, memory_mb=self.memory_mb, readable=[self.source])
+                            timeout_s=self.timeout_s, memory_mb=self.memory_mb, readable=[self.source, *self.readable])
         if not result.ok:
             lines = [int(n) for n in TRACE_LINE.findall(result.stderr)][-1:]
             raise ExecutionFailed(result.describe(), lines=lines,

@@ -14,6 +14,7 @@ import numpy as np
 from ...boards import Board
 from ...checks.sketch import FeatureFacts, ModelFacts
 from ...secrets import redact
+from .memory import linker_lines
 
 ACQUIRE = re.compile(r"^[^\n]*TINYML_ACQUIRE_BEGIN[^\n]*\n(.*?)^[^\n]*TINYML_ACQUIRE_END[^\n]*$", re.S | re.M)
 ACQUIRE_FN = re.compile(r"\bbool\s+(\w+)\s*\(\s*float\s*\*\s*\w+\s*\)")
@@ -61,7 +62,9 @@ def compile_for(sketch_dir: Path, board: Board, build_dir: Path) -> CompileVerdi
     if not res.ok:
         name = re.escape(sketch_dir.name)
         verdict.lines = sorted({int(n) for n in re.findall(rf"{name}\.ino:(\d+):\d+: (?:fatal )?error", res.log)})
-        verdict.message = "compile failed:\n" + "\n".join(res.errors[:15])
+        linker = [line for line in linker_lines(res.log) if line not in res.errors]
+        verdict.errors = [*linker, *res.errors]
+        verdict.message = "compile failed:\n" + "\n".join(verdict.errors[:15])
         return verdict
     verdict.message = f"compiled with {res.tool}: " + _usage(verdict)
     return verdict

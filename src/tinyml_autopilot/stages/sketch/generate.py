@@ -15,6 +15,7 @@ from ...prompts import render
 from ..convert_output import HEADER, SYMBOL, write_c_array
 from .compile import c_float
 from .inputs import Inputs
+from .memory import FLASH_CONSTANTS_FROM
 from .spec import AppSpec
 from .verify import Evaluation, evaluate
 
@@ -33,7 +34,8 @@ def template_values(spec: AppSpec, inp: Inputs) -> dict:
             "library": lib, "library_header": api.TFLM_LIBRARIES.get(lib, {}).get("header", "TensorFlowLite.h"),
             "errorreporter": api.TFLM_LIBRARIES.get(lib, {}).get("api") == "errorreporter",
             "methods": [api.resolver_method(op) for op in inp.facts.ops],
-            "arena": inp.facts.arena_with_margin or 16 * 1024, "headers": spec.headers}
+            "arena": inp.facts.arena_with_margin or 16 * 1024, "headers": spec.headers,
+            "FLASH_CONSTANTS_FROM": FLASH_CONSTANTS_FROM}
 
 
 def render_sketch(spec: AppSpec, inp: Inputs) -> str:

@@ -123,3 +123,10 @@ def check_fits(inp: Inputs) -> None:
     # what avr-gcc and 16-bit PROGMEM reads cannot hold, whatever the flash: no attempt could fix it
     if b.is_avr and (problems := cm.avr_problems()):
         raise UserError(f"the model cannot run on {b.name}: " + "; ".join(problems))
+    if b.is_avr:
+        from .memory import avr_portable_c_ram
+
+        ram = avr_portable_c_ram(len(inp.features.channels), f.labels, cm.arena_bytes, f.input_size, f.output_size,
+                                 b.ram_bytes)
+        if not ram.fits:
+            raise UserError(ram.line(b.name, len(inp.features.channels)))
