@@ -115,8 +115,8 @@ def test_bad_data_is_one_line_exit_2(tmp_path):
         assert "error:" in proc.stderr and "Traceback" not in proc.stderr
     proc = subprocess.run([str(CLI), "train", "--data", str(tmp_path), "--epochs", "0", "--llm", "offline", "--out",
                            str(tmp_path / "runs")], capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.strip() == "error: --epochs 0: give at least 1 (it bounds the " \
-        "training epochs)"
+    assert proc.returncode == 2 and proc.stderr.strip() == "error: --epochs 0 is not a number of epochs of at " \
+        "least 1"
 
 
 def test_processed_folder_is_accepted_directly(offline_settings, tmp_path):

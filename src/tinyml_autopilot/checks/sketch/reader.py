@@ -32,6 +32,9 @@ class ByteArray:
     items: int
 
 
+FLOAT_TABLE_MAX = 4096  # longest float table read as numbers
+
+
 @dataclass
 class Sketch:
     """The hand-written files of a sketch folder; generated model data files read apart."""
@@ -100,7 +103,9 @@ class Sketch:
         out: dict[str, list[float]] = {}
         for d in self.decls:
             v = d.value
-            if d.array and v is not None and v.type == "initializer_list" and 0 < v.named_child_count <= BIG_LIST:
+            # float tables (scaling constants of wide inputs) are read whole; byte tables are model data
+            limit = FLOAT_TABLE_MAX if d.type.split()[-1] in ("float", "double") else BIG_LIST
+            if d.array and v is not None and v.type == "initializer_list" and 0 < v.named_child_count <= limit:
                 values = [self.eval(x) for x in v.named_children]
                 if all(x is not None for x in values):
                     out[d.name] = [float(x) for x in values]  # type: ignore[arg-type]
