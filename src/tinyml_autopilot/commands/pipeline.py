@@ -94,7 +94,9 @@ def demo_command(
     except OSError as err:
         raise UserError(f"cannot write the demo data under {settings.out} ({err.strerror or err}): "
                         "pass --out FOLDER you can write to") from err
-    inputs = {"data": folder, **DEMO_OPTIONS, "epochs": epochs}
+    from ..stages.train_search import DEMO_SEARCH
+
+    inputs = {"data": folder, **DEMO_OPTIONS, "epochs": epochs, **DEMO_SEARCH}
     flags = {"llm": llm, "api_base": api_base, "out": out, "board": board or DEMO_BOARD, "yes": True,
              "max_attempts": max_attempts, "debug": debug}
     chain(inputs, flags, json_out=json_out, config=config, resume=None)

@@ -27,7 +27,7 @@ STAGES = ("data", "train", "convert", "sketch")
 RUNNERS = {"data": "tinyml_autopilot.stages.data", "train": "tinyml_autopilot.stages.train",
            "convert": "tinyml_autopilot.stages.convert", "sketch": "tinyml_autopilot.stages.sketch"}
 DATA_ARGUMENTS = ("data", "description", "label", "window", "stride", "rate")
-ARGUMENTS = (*DATA_ARGUMENTS, "epochs")
+ARGUMENTS = (*DATA_ARGUMENTS, "epochs", "trials", "search_time")
 
 
 def runner(stage: str) -> Callable[..., StageResult]:
@@ -65,7 +65,7 @@ def stage_inputs(stage: str, args: dict[str, Any], previous: Path | None, board:
         return inputs | {"data": Path(args["data"]) if args.get("data") else None}
     inputs: dict[str, Any] = {"data": previous, "description": args.get("description")}
     if stage == "train":
-        inputs["epochs"] = args.get("epochs")
+        inputs |= {k: args.get(k) for k in ("epochs", "trials", "search_time")}
     if stage == "convert" and board is not None and board.runtime == "portable-c":
         inputs["emit"] = "c"
     return inputs

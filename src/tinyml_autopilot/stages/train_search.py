@@ -27,6 +27,8 @@ TRIALS = 30  # trained candidates (pruned ones do not count)
 SEARCH_TIME_S = 180.0
 SEARCH_EPOCHS = 40  # per trial; the winner is retrained with the stage's epoch bound
 PATIENCE = 6
+STALL = 10  # trained trials without a better val accuracy end the search (so does a perfect one)
+DEMO_SEARCH = {"trials": 3, "search_time": 20.0}  # `demo` stays within a minute
 SHOWN = 5  # best trials shown in prompts, findings and the report
 # tried first: a strided 1-D CNN with global average pooling, a two-layer MLP
 FIRST_TRIALS = {
@@ -44,7 +46,8 @@ def search_settings(trials: int | None, search_time: float | None, epochs: int) 
     if search_time is not None and not search_time > 0:
         raise UserError(f"--search-time {search_time}: give a positive number of seconds")
     return {"trials": trials or TRIALS, "time_s": float(search_time or SEARCH_TIME_S),
-            "epochs": min(epochs, SEARCH_EPOCHS), "patience": PATIENCE}
+            "epochs": min(epochs, SEARCH_EPOCHS), "patience": PATIENCE,
+            "stall": STALL}
 
 
 def config_fields(budget: Budget, search: dict[str, Any], input_shape: list[int]) -> dict[str, Any]:

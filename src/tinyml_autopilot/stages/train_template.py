@@ -168,6 +168,16 @@ def objective(trial):
     return value
 
 
+def enough(study, trial):
+    """Stop early: a perfect val accuracy cannot be beaten, nor is a long run without progress worth more time."""
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done:
+        return
+    best_at = max(range(len(done)), key=lambda i: (done[i].value, -i))
+    if done[best_at].value >= 1.0 or len(done) - 1 - best_at >= search["stall"]:
+        study.stop()
+
+
 def record(study):
     rows = []
     for t in study.trials:
@@ -185,8 +195,8 @@ study = optuna.create_study(direction="maximize", sampler=sampler,
 for first in search.get("first_trials", []):  # known-good starting points, tried before the sampler's picks
     study.enqueue_trial(first, skip_if_exists=True)
 started = time.monotonic()
-study.optimize(objective, timeout=search["time_s"], callbacks=[optuna.study.MaxTrialsCallback(
-    search["trials"], states=(optuna.trial.TrialState.COMPLETE,))], n_trials=search["trials"] * 25)
+most = optuna.study.MaxTrialsCallback(search["trials"], states=(optuna.trial.TrialState.COMPLETE,))
+study.optimize(objective, timeout=search["time_s"], callbacks=[most, enough], n_trials=search["trials"] * 25)
 trials = record(study)
 Path("trials.json").write_text(json.dumps(trials, indent=1))
 if "model" not in best:
