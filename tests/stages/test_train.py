@@ -87,6 +87,8 @@ model = keras.Sequential([keras.Input(tuple(cfg["input_shape"])), keras.layers.F
 model.save("model.keras")
 Path("history.json").write_text("{}")
 Path("metrics.json").write_text(json.dumps({"val_accuracy": 0.5}))
+Path("trials.json").write_text(json.dumps([{"number": 0, "state": "complete", "val_accuracy": 0.5, "params": 61955,
+    "settings": {"family": "mlp", "units": 512}, "activation_bytes": 632, "macs": 61952, "latency_ms": 426.0}]))
 ```"""
 
 
@@ -105,6 +107,7 @@ def test_llm_training_is_repaired_when_the_model_exceeds_the_budget(scripted, ll
     assert "optuna" in first_prompt and "GlobalAveragePooling1D" in first_prompt and "2 trained trials" in first_prompt
     repair = server.requests[1]["messages"][-1]["content"]
     assert "[params]" in repair and "exceed the budget" in repair
+    assert "best trials of this search: trial 0: val 0.500, 61955 params" in repair and "units=512" in repair
     attempt = json.loads((result.run_dir / "attempts" / "train" / "01" / "attempt.json").read_text())
     assert attempt["category"] == "check" and "params" in attempt["checks"]  # (it is untrained, too)
 

@@ -92,9 +92,10 @@ class TrainTask:
 
     def check(self, outcome: dict[str, Any], workdir: Path) -> None:
         findings = train_findings(outcome, read_json(workdir / "metrics.json"), self.processed, self.budget)
-        if findings and (best := best_trials(read_trials(workdir))):
-            findings.append(Finding("search", "best trials of this search, to build on: "
-                                    + "; ".join(trial_line(t) for t in best)))
+        if findings and (best := best_trials(read_trials(workdir))):  # what the failed search learnt, to build on
+            last = findings[-1]
+            findings[-1] = Finding(last.check, f"{last.message}; best trials of this search: "
+                                   + "; ".join(trial_line(t) for t in best), last.lines)
         if findings:
             raise CheckFailed(findings)
 

@@ -17,7 +17,7 @@ from .train_sandbox import read_json
 SPACE: dict[str, Any] = {
     "families": {"series": ["cnn", "mlp"], "tabular": ["mlp"]},
     "cnn": {"blocks": [1, 2, 3], "filters": [4, 8, 12, 16, 24, 32], "growth": [1, 2], "kernel": [3, 5, 7],
-            "stride": [1, 2], "pool": ["max", "avg", "none"], "separable": [False, True], "head": ["gap", "flatten"],
+            "stride": [1, 2, 4], "pool": ["max", "avg", "none"], "separable": [False, True], "head": ["gap", "flatten"],
             "dense": [0, 16, 32]},
     "mlp": {"layers": [0, 1, 2, 3], "units": [8, 16, 32, 64, 128], "dropout": [0.0, 0.1, 0.3]},
     "training": {"learning_rate": [0.001, 0.03], "batch_size": [16, 32, 64], "class_weight": ["none", "balanced"],
