@@ -36,6 +36,8 @@ def test_latency_limit_becomes_a_mac_budget():
     with pytest.raises(UserError, match="--latency-ms 0"):
         model_budget("uno", latency_ms=0)
     assert search_settings(None, None, 60)["trials"] == 30 and search_settings(4, 9, 10)["epochs"] == 10
+    assert [search_settings(None, None, 60, n)["trials"] for n in (5, 9, 30, 66, 500)] == [3, 3, 10, 22, 30]
+    assert search_settings(7, None, 60, 9)["trials"] == 7
     for bad in ({"trials": 0}, {"search_time": -1}):
         with pytest.raises(UserError):
             search_settings(bad.get("trials"), bad.get("search_time"), 60)

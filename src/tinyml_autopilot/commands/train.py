@@ -26,7 +26,7 @@ FlashKB = Annotated[float | None, typer.Option("--flash-kb", help="flash for the
 RamKB = Annotated[float | None, typer.Option("--ram-kb", help="RAM for the tensor arena in KB (overrides the board)")]
 Epochs = Annotated[int | None, typer.Option("--epochs", help="upper bound on training epochs \\[default: 60]")]
 Trials = Annotated[int | None, typer.Option("--trials", help="candidate models the search trains (pruned ones "
-                                            "do not count) \\[default: 30]")]
+                                            "do not count) \\[default: validation samples / 3, 3 to 30]")]
 SearchTime = Annotated[float | None, typer.Option("--search-time", help="seconds the model search may take "
                                                   "\\[default: 180]")]
 LatencyMs = Annotated[float | None, typer.Option("--latency-ms", help="longest inference allowed, estimated from "

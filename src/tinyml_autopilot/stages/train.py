@@ -163,8 +163,9 @@ def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = No
     run_ = ctx.run
     if epochs is not None and epochs < 1:
         raise UserError(f"--epochs {epochs}: give at least 1 (it bounds the training epochs)")
-    search = search_settings(trials, search_time, epochs or EPOCHS)
+    search_settings(trials, search_time, epochs or EPOCHS)  # bad bounds are refused before the data is read
     processed = resolve_processed(data, run_, ("data",))
+    search = search_settings(trials, search_time, epochs or EPOCHS, len(processed.load("val")[1]))
     budget = model_budget(ctx.settings.board, flash_kb, ram_kb, latency_ms)
     _refuse_impossible_budget(processed, budget)
     run_.log.info("training for %s: %s inputs, %d classes; budget %d params, %d activation bytes",

@@ -23,7 +23,8 @@ SPACE: dict[str, Any] = {
     "training": {"learning_rate": [0.001, 0.03], "batch_size": [16, 32, 64], "class_weight": ["none", "balanced"],
                  "augment": ["none", "jitter_scale_shift"]},
 }
-TRIALS = 30  # trained candidates (pruned ones do not count)
+TRIALS = 30  # trained candidates at most (pruned ones do not count)
+VAL_PER_TRIAL = 3  # by default one trial per 3 validation samples: more candidates than that only fit the val split
 SEARCH_TIME_S = 180.0
 SEARCH_EPOCHS = 40  # per trial; the winner is retrained with the stage's epoch bound
 PATIENCE = 6
@@ -40,12 +41,15 @@ FIRST_TRIALS = {
 }
 
 
-def search_settings(trials: int | None, search_time: float | None, epochs: int) -> dict[str, Any]:
+def search_settings(trials: int | None, search_time: float | None, epochs: int, n_val: int | None = None
+                    ) -> dict[str, Any]:
+    """The search's bounds; without --trials, 3 to 30 trials as the validation split can tell them apart."""
     if trials is not None and trials < 1:
         raise UserError(f"--trials {trials}: give at least 1 (the number of candidate models trained)")
     if search_time is not None and not search_time > 0:
         raise UserError(f"--search-time {search_time}: give a positive number of seconds")
-    return {"trials": trials or TRIALS, "time_s": float(search_time or SEARCH_TIME_S),
+    default = TRIALS if n_val is None else min(TRIALS, max(3, n_val // VAL_PER_TRIAL))
+    return {"trials": trials or default, "time_s": float(search_time or SEARCH_TIME_S),
             "epochs": min(epochs, SEARCH_EPOCHS), "patience": PATIENCE,
             "stall": STALL}
 
