@@ -95,3 +95,28 @@ def test_search_prunes_over_budget_candidates_records_trials_and_reports_the_tra
     images = re.findall(r'<b>Model search: val accuracy[^<]*</b></figcaption><img src="data:image/png;base64,([^"]+)"',
                         html)
     assert len(images) == 1 and base64.b64decode(images[0]).startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path):
+    """The built-in search script on its own: 2 epochs per trial, then the winner gets the full 4."""
+    from tinyml_autopilot.stages.train_search import config_fields
+
+    processed = load_processed(write_fixture("tabular", tmp_path / "processed"))
+    budget = model_budget("uno")
+    search = {"trials": 1, "time_s": 60.0, "epochs": 2, "patience": 6, "stall": 10}
+    cfg = {"processed_dir": str(processed.dir), "input_shape": processed.input_shape, "n_classes": 3,
+           "labels": processed.labels, "kind": "tabular", "max_params": budget.max_params,
+           "max_activation_bytes": budget.max_activation_bytes, "epochs": 4, "seed": 42,
+           **config_fields(budget, search, processed.input_shape)}
+    (tmp_path / "train_config.json").write_text(json.dumps(cfg))
+    proc = subprocess.run([sys.executable, str(train.packaged_script("train_template.py"))], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    history = json.loads((tmp_path / "history.json").read_text())
+    trials = json.loads((tmp_path / "trials.json").read_text())
+    assert metrics["chosen_trial"] == 0 and trials[0]["settings"]["family"] == "mlp" and trials[0]["epochs"] == 2
+    assert metrics["retrained"] is True and (tmp_path / "model.keras").is_file()
+    # the retrained model is kept only when it does at least as well on val as the 2-epoch one
+    assert len(history["loss"]) == (4 if metrics["kept"] == "retrained" else 2)

@@ -211,14 +211,15 @@ retrained = None
 if winner.user_attrs.get("epochs", 0) >= search["epochs"] and cfg["epochs"] > search["epochs"]:
     # still improving when the trial's epochs ran out: retrain with the full bound, keep the better one
     retrained = fit(optuna.trial.FixedTrial(winner.params), cfg["epochs"], search["patience"] * 2)
+kept = "search"
 if retrained is not None and float(retrained[0].evaluate(x_val, y_val, verbose=0)[1]) >= best["value"]:
-    model, history = retrained[0], retrained[1].history
+    model, history, kept = retrained[0], retrained[1].history, "retrained"
 val_accuracy = float(model.evaluate(x_val, y_val, verbose=0)[1])
 model.save("model.keras")
 Path("history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
 Path("metrics.json").write_text(json.dumps({"val_accuracy": val_accuracy, "params": model.count_params(),
                                             "chosen_trial": winner.number, "search_seconds": round(search_s, 1),
-                                            "retrained": retrained is not None}))
+                                            "retrained": retrained is not None, "kept": kept}))
 done = sum(t["state"] == "complete" for t in trials)
 print(f"val_accuracy={val_accuracy:.4f} params={model.count_params()} trial={winner.number} "
       f"({done} trained, {len(trials) - done} pruned, {search_s:.0f} s)")
