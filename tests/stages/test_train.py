@@ -218,12 +218,12 @@ def test_a_budget_no_layer_can_meet_is_refused_before_training(tmp_path):
 @pytest.mark.slow
 def test_the_template_counts_flatten_and_says_when_nothing_fits(offline_settings, tmp_path):
     data = write_data_run("timeseries", tmp_path / "data")
-    # 184 activation elements: no 1-D CNN fits, an MLP would need 2 x 120 for its Flatten
-    result = train.run(context(offline_settings), data=data, flash_kb=8, ram_kb=0.3, epochs=5, trials=2,
+    # 153 activation elements: the smallest CNN (4 filters, stride 4) needs 120 + 40, an MLP 2 x 120 for its Flatten
+    result = train.run(context(offline_settings), data=data, flash_kb=8, ram_kb=0.25, epochs=5, trials=2,
                        search_time=20)
     assert not result.ok
     assert result.message == ("training failed (attempts): no model of the search space with [40, 3] inputs fits 5222 "
-                              "parameters, 184 activation elements (all candidates pruned): raise the budget "
+                              "parameters, 153 activation elements (all candidates pruned): raise the budget "
                               "(--flash-kb/--ram-kb/--latency-ms)")
     trials = json.loads((result.run_dir / "attempts" / "train" / "01" / "trials.json").read_text())
     assert trials and all(t["state"] == "pruned" and t["pruned_by"].startswith("budget: ") for t in trials)
