@@ -138,17 +138,21 @@ def named_failure(res, text: str, events: str) -> tuple[str, str] | None:
         sig = re.search(r"CRASH (\w+)", events)
         return "crash", (f"the sketch crashed ({sig.group(1) if sig else 'signal'}){said}: an out-of-bounds "
                          "tensor access or a null interpreter/tensor pointer")
+    if "ALLOCATE_FAILED" in events:  # from the AllocateTensors wrapper: whatever the sketch did next
+        if re.search(r"didn't find op|not registered|unsupported op|failed to get registration", text, re.I):
+            return "op not registered", f"an op the model uses is not registered with the op resolver{said}"
+        return "AllocateTensors failed", f"AllocateTensors() failed: the tensor arena is too small for the model{said}"
     if res.timed_out:
         return "timeout", (f"the sketch ran {res.duration_s:.0f}s without finishing{said}: an infinite loop "
                            "(a halt in setup() or a busy wait)")
     if "WAIT_SERIAL" in events:
         return "waits for Serial", f"the sketch waits forever for Serial input that never comes{said}"
     if "HALT_BEFORE_READING" in events:
-        if re.search(r"allocatetensors|allocate.*fail|arena", text, re.I):
-            return "AllocateTensors failed", (f"AllocateTensors() failed: the tensor arena is too small for the "
-                                              f"model{said}")
         if re.search(r"didn't find op|not registered|unsupported op|failed to get registration", text, re.I):
             return "op not registered", f"an op the model uses is not registered with the op resolver{said}"
+        if "ALLOCATE_FAILED" in events or re.search(r"allocatetensors|allocate.*fail|arena", text, re.I):
+            return "AllocateTensors failed", (f"AllocateTensors() failed: the tensor arena is too small for the "
+                                              f"model{said}")
         return "halted", f"the sketch stopped in setup() before reading the sensor{said}"
     if "HALT_AFTER_READING" in events:
         return "halted", f"the sketch stopped after reading the sensor{said}"

@@ -177,6 +177,13 @@ int HardwareSerial::available() {
 int HardwareSerial::read() {
   if (g_in_pos >= g_in.size()) { idle_poll(); return -1; }
   tick(1);
+  if (g_serial_input && (g_in_pos == 0 || g_in[g_in_pos - 1] == '\n') && g_in[g_in_pos] != '\n') {
+    flush_out();  // the first byte of a recorded line: that reading is being taken
+    char line[120];
+    snprintf(line, sizeof line, "READ serial %lu %llu", g_reads++, g_out_bytes);
+    tinyml_event(line);
+    g_idle_polls = 0;
+  }
   return (unsigned char)g_in[g_in_pos++];
 }
 int HardwareSerial::peek() {
