@@ -22,7 +22,7 @@ LABELS = ["idle", "walk", "run"]
 
 
 def inputs(board: str = "nano33ble_tinymlx", run: Path | None = None):
-    inp = resolve(run or ts.per_tensor_run(), board, None, None, None, None, measure=False)
+    inp = resolve(run or fm.convert_run(), board, None, None, None, None, measure=False)
     inp.libraries = ts.library_setting()
     return inp
 
@@ -86,7 +86,7 @@ def test_a_correct_errorreporter_sketch_agrees_with_the_host_model(tmp_path):
 @pytest.mark.slow
 def test_per_channel_fully_connected_weights_are_named_when_outputs_differ(tmp_path):
     ts.needs_library("Harvard_TinyMLx")
-    out = host_verdict(tmp_path, ts.sketch_text("errorreporter"), run=fm.convert_run())  # TF's default conversion
+    out = host_verdict(tmp_path, ts.sketch_text("errorreporter"), run=ts.per_channel_run())  # TF's default conversion
     assert out.run.status == "failed" and out.run.reason == "predictions differ"
     assert "per-channel FULLY_CONNECTED weights" in out.run.message and out.run.agree < out.run.predictions
 
@@ -138,7 +138,7 @@ def test_check_several_sketches_writes_one_table(tmp_path):
     readings = tmp_path / "readings.csv"
     readings.write_text("a0,a1,a2,a3,label\n612,300,20,5,idle\n400,250,28,1,run\n512,330,18,7,walk\n")
     env = {"TINYML_LIBRARIES": str(lib.path.parent), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run([CLI, "sketch", "--data", str(ts.per_tensor_run()), "--board", "nano33ble_tinymlx",
+    proc = subprocess.run([CLI, "sketch", "--data", str(fm.convert_run()), "--board", "nano33ble_tinymlx",
                            "--check", str(good), "--check", str(tmp_path / "sk" / "sw*"), "--readings",
                            str(readings), "--json", "--out", str(tmp_path / "runs")],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
@@ -148,3 +148,26 @@ def test_check_several_sketches_writes_one_table(tmp_path):
     assert rows["good"]["run"] == "passed" and rows["good"]["agree"] == 3 and rows["good"]["readings"] == 3
     assert rows["swapped"]["run"] == "failed" and rows["swapped"]["run_reason"] == "predictions differ"
     assert (Path(result["run_dir"]) / "check_table.csv").read_text().startswith("sketch,findings,")
+
+
+@pytest.mark.slow
+def test_llm_sketch_with_a_host_compile_error_then_swapped_labels_is_repaired(scripted, llm_settings):
+    ts.needs_library("Harvard_TinyMLx")
+    from stages.test_sketch_stage import attempt_records, ctx_for, fenced, replies_for
+    from tinyml_autopilot.stages import sketch
+
+    spec, good = replies_for("nano33ble_tinymlx")
+    broken = good.replace("interpreter->input(0)", "interpreter->inputs(0)", 1)
+    swapped = good.replace('{"idle", "walk", "run"}', '{"walk", "idle", "run"}')
+    assert broken != good and swapped != good
+    server = scripted([spec, fenced(broken), fenced(swapped), fenced(good)])
+    settings = llm_settings(server, max_attempts=4, libraries=ts.library_setting())
+    result = sketch.run(ctx_for(settings), data=fm.convert_run(), board="nano33ble_tinymlx", name="activity")
+    assert result.ok, result.message
+    attempts = attempt_records(result)
+    assert [a["status"] for a in attempts] == ["failed", "failed", "ok"]
+    assert "compile" in attempts[0]["checks"] and "run" in attempts[1]["checks"]
+    line = broken.splitlines().index(next(x for x in broken.splitlines() if "inputs(0)" in x)) + 1
+    assert f"activity.ino:{line}: error:" in server.requests[2]["messages"][-1]["content"]
+    assert "predictions differ from the host model's" in server.requests[3]["messages"][-1]["content"]
+    assert result.figures["verdicts"]["run"] == "passed" and result.figures["run_agreement"] == "200/200"

@@ -115,7 +115,7 @@ def sketch_text(era: str = "errorreporter", mistake: str | None = None, library:
 
 def write_sketch(root: Path, name: str, text: str, run: Path | None = None) -> Path:
     folder = fm.sketch_folder(root, name, text)
-    write_model(folder, run or per_tensor_run())
+    write_model(folder, run or fm.convert_run())
     return folder
 
 
@@ -134,12 +134,12 @@ def needs_library(name: str):
 
 
 @cache
-def per_tensor_run() -> Path:
-    """The fixture's convert run with the model converted with per-tensor FULLY_CONNECTED weights (what the
-    convert stage writes for TFLite Micro boards), so TFLM and LiteRT compute the same bytes."""
+def per_channel_run() -> Path:
+    """The fixture's convert run with the model converted as TensorFlow does by default: per-channel
+    FULLY_CONNECTED weights, which the TFLM libraries compute with the first scale only."""
     import tensorflow as tf
 
-    root = Path(tempfile.mkdtemp(prefix="sketch-per-tensor-"))
+    root = Path(tempfile.mkdtemp(prefix="sketch-per-channel-"))
     shutil.copytree(fm.convert_run(), root, dirs_exist_ok=True)
     x, y = fm._dataset(1200, 0)
     tf.keras.utils.set_random_seed(0)
@@ -152,7 +152,6 @@ def per_tensor_run() -> Path:
     conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(200))
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = conv.inference_output_type = tf.int8
-    conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     art = root / "artifacts"
     (art / "model.tflite").write_bytes(conv.convert())
     write_c_array(art / "model.tflite", art)
