@@ -33,7 +33,8 @@ Labels = Annotated[str | None, typer.Option("--labels", help="class names in out
 Spec = Annotated[Path | None, typer.Option("--spec", help="feature_spec.json of the model's inputs")]
 Check = Annotated[list[str] | None, typer.Option(
     "--check", help="only check sketch folders (repeat, or a glob such as 'sketches/*'): lint, compile, run")]
-Libraries = Annotated[Path | None, typer.Option("--libraries", help="Arduino library folder (default: arduino-cli's)")]
+Libraries = Annotated[Path | None, typer.Option(
+    "--libraries", help="Arduino library folder (else arduino-cli's, else ~/Arduino/libraries)")]
 Readings = Annotated[Path | None, typer.Option(
     "--readings", help="CSV of recorded raw readings (one column per channel, optional label column) to run on")]
 
