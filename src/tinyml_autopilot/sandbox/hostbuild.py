@@ -9,6 +9,7 @@ Targets: "host32" (g++ -m32: 32-bit pointers, so arena figures match a Cortex-M)
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -115,6 +116,15 @@ def _cached_archive(name: str, key: str, sources: list[Path], root: Path, target
     if final.is_file():
         return final
     final.parent.parent.mkdir(parents=True, exist_ok=True)
+    with (final.parent.parent / f".{final.parent.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a build of the same key in another process: wait for it, then reuse
+        if final.is_file():
+            return final
+        _build_archive(final, name, sources, root, target, includes)
+    return final
+
+
+def _build_archive(final: Path, name: str, sources: list[Path], root: Path, target: str, includes: list[str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=final.parent.parent))
     try:
         objects = [(s, tmp / "obj" / (str(s.relative_to(root)).replace("/", "__") + ".o")) for s in sources]
@@ -126,7 +136,6 @@ def _cached_archive(name: str, key: str, sources: list[Path], root: Path, target
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return final
 
 
 def _library_key(lib: Library, target: str) -> tuple[str, str]:
