@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from stages import tflm_sketches as ts  # noqa: E402
 from stages.sketch_fixtures import fixture_model as fm  # noqa: E402
+
 from tinyml_autopilot.config import load_settings  # noqa: E402
 from tinyml_autopilot.sandbox import hostbuild  # noqa: E402
 from tinyml_autopilot.sandbox.libraries import TFLM_NAMES, find  # noqa: E402

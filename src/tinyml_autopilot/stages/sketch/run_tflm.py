@@ -62,14 +62,14 @@ def write_inputs(workdir: Path, readings: Readings, kind: str, features: Feature
 
 
 def run_program(exe: Path, workdir: Path, readings: Readings, kind: str, features: FeatureFacts,
-                timeout_s: float = RUN_TIMEOUT_S):
+                timeout_s: float | None = None):
     """Run the built sketch in the sandbox; returns (ExecResult, serial output, events)."""
     from ...sandbox.python import run_command
 
     rec, serial_in = write_inputs(workdir, readings, kind, features)
     out, events = workdir / "serial_out.txt", workdir / "events.txt"
-    res = run_command([str(exe), str(out), str(events), str(rec), serial_in], workdir, timeout_s=timeout_s,
-                      memory_mb=RUN_MEMORY_MB, readable=[exe.parent])
+    res = run_command([str(exe), str(out), str(events), str(rec), serial_in], workdir,
+                      timeout_s=timeout_s or RUN_TIMEOUT_S, memory_mb=RUN_MEMORY_MB, readable=[exe.parent])
     text = out.read_bytes().decode("utf-8", "replace") if out.is_file() else ""
     ev = events.read_text(errors="replace") if events.is_file() else ""
     return res, text, ev
