@@ -93,7 +93,7 @@ def test_per_channel_fully_connected_weights_are_named_when_outputs_differ(tmp_p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("library", ["Chirale_TensorFlowLite", "Arduino_TensorFlowLite"])
+@pytest.mark.parametrize("library", ["Chirale_TensorFlowLite"])
 def test_a_correct_current_api_sketch_agrees_on_each_library(tmp_path, library):
     ts.needs_library(library)
     out = host_verdict(tmp_path, ts.sketch_text("current", library=library), board="nano33ble")

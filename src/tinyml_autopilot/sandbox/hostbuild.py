@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -116,26 +115,32 @@ def _cached_archive(name: str, key: str, sources: list[Path], root: Path, target
     if final.is_file():
         return final
     final.parent.parent.mkdir(parents=True, exist_ok=True)
+    failed = final.parent.parent / f".{final.parent.name}.failed"
     with (final.parent.parent / f".{final.parent.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a build of the same key in another process: wait for it, then reuse
         if final.is_file():
             return final
-        _build_archive(final, name, sources, root, target, includes)
+        if failed.is_file():  # this library does not build with these flags: say so at once, every time
+            raise BuildError(failed.read_text())
+        try:
+            _build_archive(final, sources, root, target, includes)
+        except BuildError as err:
+            failed.write_text(str(err))
+            raise
     return final
 
 
-def _build_archive(final: Path, name: str, sources: list[Path], root: Path, target: str, includes: list[str]) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=final.parent.parent))
-    try:
-        objects = [(s, tmp / "obj" / (str(s.relative_to(root)).replace("/", "__") + ".o")) for s in sources]
-        _make(objects, tmp / "lib.a", target, includes)
-        for _, obj in objects:
-            obj.unlink()
-        with contextlib.suppress(OSError):  # another process finished the same build first
-            tmp.rename(final.parent)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+def _build_archive(final: Path, sources: list[Path], root: Path, target: str, includes: list[str]) -> None:
+    """Objects go to a `.partial` folder that a later attempt continues (make rebuilds only what is missing)."""
+    work = final.parent.with_name(f".{final.parent.name}.partial")
+    work.mkdir(parents=True, exist_ok=True)
+    objects = [(s, work / "obj" / (str(s.relative_to(root)).replace("/", "__") + ".o")) for s in sources]
+    _make(objects, work / "lib.a", target, includes)
+    for _, obj in objects:
+        obj.unlink()
+    with contextlib.suppress(OSError):  # another process finished the same build first
+        work.rename(final.parent)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def _library_key(lib: Library, target: str) -> tuple[str, str]:

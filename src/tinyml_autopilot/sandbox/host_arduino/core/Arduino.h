@@ -112,6 +112,7 @@ void loop(void);
 #include "Print.h"
 #include "Stream.h"
 #include "HardwareSerial.h"
+#include "RingBuffer.h"
 
 template <class T, class L>
 auto min(const T &a, const L &b) -> decltype((b < a) ? b : a) { return (b < a) ? b : a; }
