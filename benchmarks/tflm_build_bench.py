@@ -27,13 +27,14 @@ from tinyml_autopilot.stages.sketch.inputs import resolve  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--library", action="append", help="only this library (repeatable)")
     ap.add_argument("--cold", action="store_true", help="build each library into a fresh cache (minutes each)")
     args = ap.parse_args()
     setting = load_settings().libraries
     if args.cold:
         os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tflm-cold-")
     work = Path(tempfile.mkdtemp(prefix="tflm-bench-"))
-    for name in TFLM_NAMES:
+    for name in args.library or TFLM_NAMES:
         lib = find(name, setting)
         if lib is None:
             print(f"{name}: not installed (set libraries)")
