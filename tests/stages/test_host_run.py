@@ -92,6 +92,14 @@ def test_per_channel_fully_connected_weights_are_named_when_outputs_differ(tmp_p
     assert "per-channel FULLY_CONNECTED weights" in out.run.message and out.run.agree < out.run.predictions
 
 
+@pytest.mark.slow
+def test_a_correct_current_api_sketch_agrees_on_chirale(tmp_path):
+    ts.needs_library("Chirale_TensorFlowLite")
+    out = host_verdict(tmp_path, ts.sketch_text("current", library="Chirale_TensorFlowLite"), board="nano33ble")
+    assert out.run.status == "passed", (out.build, out.run.message)
+    assert out.run.agree == out.run.readings == 200
+
+
 EXPECTED = {
     "scaling not applied": "predictions differ", "half the input filled": "predictions differ",
     "floats written into int8": "predictions differ", "output read as the wrong type": "predictions differ",
