@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     temperature: float = Field(0.2, ge=0, le=2)
     sandbox_timeout: float = Field(600.0, gt=0)
     sandbox_memory_mb: int = Field(6144, ge=512)  # the built-in templates peak near 310 MB
+    libraries: str | None = Field(None, description="Arduino library folder(s) (os.pathsep-separated); default: "
+                                  "arduino-cli's directories.user/libraries, else ~/Arduino/libraries")
     yes: bool = False
     debug: bool = False
 

@@ -25,3 +25,8 @@ def mlp_wine(tmp_path_factory: pytest.TempPathFactory) -> Built:
 @pytest.fixture(scope="session")
 def cnn(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(cnn1d(epochs=4), tmp_path_factory.mktemp("cnn1d"))
+
+
+@pytest.fixture(scope="session")
+def cnn_gap(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return Built(cnn1d(filters=12, epochs=6, gap=True), tmp_path_factory.mktemp("cnn1d_gap"))

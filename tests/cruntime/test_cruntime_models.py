@@ -1,6 +1,6 @@
-"""Whole models (MLP on iris/wine, 1-D CNN on synthetic windows) compiled to C: host gcc output
-equals TFLite Micro on the full test set; the same C runs on an Uno in simavr and on a
-Cortex-M4 in QEMU with identical outputs."""
+"""Whole models (MLP on iris/wine, 1-D CNNs with and without global average pooling on synthetic
+windows) compiled to C: host gcc output equals TFLite Micro on the full test set; the same C runs on
+an Uno in simavr and on a Cortex-M4 in QEMU with identical outputs."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from tinyml_autopilot.sandbox.arm import arm_tools_missing, build_and_run_cortex
 N_DEVICE_VECTORS = 8
 
 
-@pytest.fixture(params=["mlp_iris", "mlp_wine", "cnn"])
+@pytest.fixture(params=["mlp_iris", "mlp_wine", "cnn", "cnn_gap"])
 def built(request: pytest.FixtureRequest) -> Built:
     return request.getfixturevalue(request.param)
 
@@ -58,7 +58,7 @@ def _device_vectors(b: Built) -> np.ndarray:
     return b.q_inputs[idx], b.c_out[idx]
 
 
-@pytest.mark.parametrize("name", ["mlp_iris", "cnn"])
+@pytest.mark.parametrize("name", ["mlp_iris", "cnn", "cnn_gap"])
 def test_uno_build_and_simavr_match_host(name: str, request: pytest.FixtureRequest,
                                          tmp_path: Path) -> None:
     need_tool("arduino-builder", "simavr")
@@ -80,7 +80,7 @@ def test_uno_build_and_simavr_match_host(name: str, request: pytest.FixtureReque
           f"{np.mean(list(micros.values())):.0f} us/inference (simavr)")
 
 
-@pytest.mark.parametrize("name", ["mlp_iris", "cnn"])
+@pytest.mark.parametrize("name", ["mlp_iris", "cnn", "cnn_gap"])
 def test_cortex_m4_qemu_matches_host(name: str, request: pytest.FixtureRequest,
                                      tmp_path: Path, record_property) -> None:
     if missing := arm_tools_missing():

@@ -73,6 +73,14 @@ CASES: dict[str, tuple] = {
     "conv1d_pool": (_seq((20, 3), L.Conv1D(4, 3, padding="same", activation="relu"),
                          L.MaxPooling1D(2), L.Conv1D(4, 3), L.AveragePooling1D(2)),
                     {"CONV_2D", "EXPAND_DIMS", "MAX_POOL_2D", "AVERAGE_POOL_2D"}),
+    "gap1d": (_seq((24, 5), L.Conv1D(6, 3, activation="relu"), L.GlobalAveragePooling1D(), L.Dense(4)),
+              {"MEAN"}),
+    "gap2d_relu6": (_seq((5, 7, 3), L.Conv2D(8, 3, padding="same", activation="relu6"),
+                         L.GlobalAveragePooling2D()), {"MEAN"}),
+    # 128 values per channel: the 1/n fold reaches a 7-bit shift
+    "gap1d_long": (_seq((128, 2), L.Conv1D(3, 1), L.GlobalAveragePooling1D(), L.Softmax()), {"MEAN", "SOFTMAX"}),
+    "gap1d_keepdims": (_seq((9, 4), L.Conv1D(5, 2), L.GlobalAveragePooling1D(keepdims=True), L.Flatten(),
+                            L.Dense(3)), {"MEAN"}),
 }
 
 
@@ -222,4 +230,32 @@ def test_requantize_inside_the_model_matches_tflm(tmp_path: Path) -> None:
     q = rng.integers(-128, 128, (400, 8)).astype(np.int8)
     ours = run_host(build_host(cm, tmp_path), q, 4)
     ref = tflm_run(tflite, q.reshape(400, 1, 8)).reshape(400, -1)
+    assert len(np.unique(ref)) >= 16 and np.array_equal(ours, ref)
+
+
+def _mean_output_like_input(tflite: bytes) -> bytes:
+    """Give MEAN's output the input's scale and zero point (the rescale then is 1/n alone)."""
+    import flatbuffers
+    schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
+    model = schema.ModelT.InitFromPackedBuf(bytearray(tflite), 0)
+    graph = model.subgraphs[0]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    op = next(o for o in graph.operators if codes[o.opcodeIndex] == schema.BuiltinOperator.MEAN)
+    src, dst = graph.tensors[op.inputs[0]].quantization, graph.tensors[op.outputs[0]].quantization
+    dst.scale, dst.zeroPoint = list(src.scale), list(src.zeroPoint)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_mean_with_shared_quantization_rounds_like_tflm(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    model = keras.Sequential([keras.Input((13, 4), batch_size=1), L.Conv1D(6, 3), L.GlobalAveragePooling1D()])
+    _randomize(model, rng)
+    tflite = _mean_output_like_input(to_int8_tflite(model, rng.normal(size=(100, 13, 4)).astype(np.float32)))
+    cm = emit_c(tflite)
+    assert "MEAN" in cm.ops and ", 11, 6, " in cm.source  # 11 steps, 6 channels
+    q = rng.integers(-128, 128, (400, 13 * 4)).astype(np.int8)
+    ours = run_host(build_host(cm, tmp_path), q, 6)
+    ref = tflm_run(tflite, q.reshape(400, 1, 13, 4)).reshape(400, -1)
     assert len(np.unique(ref)) >= 16 and np.array_equal(ours, ref)

@@ -68,7 +68,8 @@ def test_npz_input_is_split_and_trained_with_an_explicit_budget(offline_settings
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
     np.savez(tmp_path / "xy.npz", X=x, y=y)
     before = (tmp_path / "xy.npz").read_bytes()
-    result = train.run(context(offline_settings), data=tmp_path / "xy.npz", flash_kb=3, ram_kb=0.25, epochs=40)
+    result = train.run(context(offline_settings), data=tmp_path / "xy.npz", flash_kb=3, ram_kb=0.25, epochs=40,
+                       trials=2, search_time=20)
     assert result.ok, result.message
     assert result.figures["params"] <= model_budget(None, 3, 0.25).max_params
     assert result.figures["test_accuracy"] >= 0.8
@@ -86,6 +87,8 @@ model = keras.Sequential([keras.Input(tuple(cfg["input_shape"])), keras.layers.F
 model.save("model.keras")
 Path("history.json").write_text("{}")
 Path("metrics.json").write_text(json.dumps({"val_accuracy": 0.5}))
+Path("trials.json").write_text(json.dumps([{"number": 0, "state": "complete", "val_accuracy": 0.5, "params": 61955,
+    "settings": {"family": "mlp", "units": 512}, "activation_bytes": 632, "macs": 61952, "latency_ms": 426.0}]))
 ```"""
 
 
@@ -95,13 +98,16 @@ def test_llm_training_is_repaired_when_the_model_exceeds_the_budget(scripted, ll
     template = train.packaged_script("train_template.py").read_text()
     server = scripted([TOO_BIG, f"Smaller now:\n```python\n{template}```"])
     settings = llm_settings(server, board="uno")
-    result = train.run(context(settings), data=data, description="gesture from 3 accelerometer axes", epochs=30)
+    result = train.run(context(settings), data=data, description="gesture from 3 accelerometer axes", epochs=30,
+                       trials=2, search_time=20)
     assert result.ok, result.message
     assert result.figures["attempts"] == 2 and result.figures["params"] < model_budget("uno").max_params
     first_prompt = server.requests[0]["messages"][-1]["content"]
     assert "[40, 3]" in first_prompt and "gesture from 3 accelerometer axes" in first_prompt
+    assert "optuna" in first_prompt and "GlobalAveragePooling1D" in first_prompt and "2 trained trials" in first_prompt
     repair = server.requests[1]["messages"][-1]["content"]
     assert "[params]" in repair and "exceed the budget" in repair
+    assert "best trials of this search: trial 0: val 0.500, 61955 params" in repair and "units=512" in repair
     attempt = json.loads((result.run_dir / "attempts" / "train" / "01" / "attempt.json").read_text())
     assert attempt["category"] == "check" and "params" in attempt["checks"]  # (it is untrained, too)
 
@@ -175,7 +181,7 @@ def test_untrained_model_is_refused_and_a_bad_history_costs_only_the_plot(script
     template = train.packaged_script("train_template.py").read_text()
     bad_history = template + '\nPath("history.json").write_text("not json")\n'
     server = scripted([UNTRAINED_AND_LYING, f"Trained now:\n```python\n{bad_history}```"])
-    result = train.run(context(llm_settings(server)), data=data, epochs=30)
+    result = train.run(context(llm_settings(server)), data=data, epochs=30, trials=2, search_time=20)
     assert result.ok, result.message
     assert result.figures["attempts"] == 2 and result.figures["val_accuracy"] >= 0.85
     assert "must reach at least" in server.requests[0]["messages"][-1]["content"]
@@ -194,7 +200,7 @@ def test_a_crash_in_the_trusted_evaluation_fails_the_attempt(offline_settings, t
     with np.load(folder / "test.npz") as d:  # test samples the model cannot take: evaluation crashes
         np.savez(folder / "test.npz", X=d["X"][:, :12], y=d["y"])
     settings = offline_settings.model_copy(update={"max_attempts": 1})
-    result = train.run(context(settings), data=folder, epochs=5)
+    result = train.run(context(settings), data=folder, epochs=5, trials=1, search_time=10)
     assert not result.ok
     assert "evaluating model.keras failed" in result.message
 
@@ -212,11 +218,15 @@ def test_a_budget_no_layer_can_meet_is_refused_before_training(tmp_path):
 @pytest.mark.slow
 def test_the_template_counts_flatten_and_says_when_nothing_fits(offline_settings, tmp_path):
     data = write_data_run("timeseries", tmp_path / "data")
-    # 184 activation elements: no 1-D CNN fits, an MLP would need 2 x 120 for its Flatten
-    result = train.run(context(offline_settings), data=data, flash_kb=8, ram_kb=0.3, epochs=5)
+    # 153 activation elements: the smallest CNN (4 filters, stride 4) needs 120 + 40, an MLP 2 x 120 for its Flatten
+    result = train.run(context(offline_settings), data=data, flash_kb=8, ram_kb=0.25, epochs=5, trials=2,
+                       search_time=20)
     assert not result.ok
-    assert result.message == ("training failed (attempts): no MLP or 1-D CNN with 120 inputs fits 5222 parameters "
-                              "and 184 activation elements: raise the budget (--flash-kb/--ram-kb)")
+    assert result.message == ("training failed (attempts): no model of the search space with [40, 3] inputs fits 5222 "
+                              "parameters, 153 activation elements (all candidates pruned): raise the budget "
+                              "(--flash-kb/--ram-kb/--latency-ms)")
+    trials = json.loads((result.run_dir / "attempts" / "train" / "01" / "trials.json").read_text())
+    assert trials and all(t["state"] == "pruned" and t["pruned_by"].startswith("budget: ") for t in trials)
 
 
 def test_sandbox_errors_drop_tensorflow_chatter_and_name_a_crash():

@@ -76,6 +76,27 @@ def _sandbox_limits() -> list[Item]:
             for name, ok, detail in limits(memory_mb)]
 
 
+def _libraries() -> list[Item]:
+    """The TFLite Micro and sensor libraries found where sketches are built from, with versions."""
+    from ..sandbox.libraries import INSTALL_HINT, SENSOR_NAMES, TFLM_NAMES, find, library_dirs
+
+    try:
+        from ..config import load_settings
+
+        setting = load_settings().libraries
+    except Exception:  # a broken config is reported by the commands that use it
+        setting = os.environ.get("TINYML_LIBRARIES")
+    where = ", ".join(str(d) for d in library_dirs(setting))
+    out = []
+    for name in (*TFLM_NAMES, *SENSOR_NAMES):
+        lib = find(name, setting)
+        tflm = name in TFLM_NAMES
+        missing = f"not in {where}" + ("" if tflm else " (board builds need it; the host run replays its API)")
+        out.append(Item("libraries", name, lib is not None, f"{lib.version} in {lib.path.parent}" if lib else missing,
+                        "" if lib else f"arduino-cli lib install {name}" if name != TFLM_NAMES[0] else INSTALL_HINT))
+    return out
+
+
 def items() -> list[Item]:
     from ..sandbox.python import isolation
 
@@ -101,7 +122,16 @@ def items() -> list[Item]:
         _tool("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi", "Cortex-M builds"),
         _tool("qemu-system-arm", "qemu-system-arm", "runs Cortex-M firmware"),
         _tool("gcc", "gcc", "host builds of the C runtime"),
+        Item("toolchain", "g++ -m32", _multilib(), "32-bit host builds of TFLite Micro sketches" if _multilib()
+             else "missing (32-bit host builds of TFLite Micro sketches)",
+             "" if _multilib() else f"{APT} g++-multilib"),
+        *_libraries(),
     ]
+
+
+def _multilib() -> bool:
+    return os.path.isdir("/usr/lib/gcc/x86_64-linux-gnu/12/32") or bool(
+        [p for p in Path("/usr/lib/gcc").glob("*/*/32") if p.is_dir()])
 
 
 def command(json_out: Json = False) -> None:

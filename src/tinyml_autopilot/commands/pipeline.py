@@ -45,7 +45,7 @@ from .data import (
     ValSize,
     Window,
 )
-from .train import FlashKB, RamKB
+from .train import FlashKB, LatencyMs, RamKB, SearchTime, Trials
 
 Epochs = Annotated[int | None, typer.Option("--epochs", help="training epochs \\[default: the train stage's]")]
 DEMO_BOARD = "uno"
@@ -74,6 +74,9 @@ def run_command(
     epochs: Epochs = None,
     flash_kb: FlashKB = None,
     ram_kb: RamKB = None,
+    trials: Trials = None,
+    search_time: SearchTime = None,
+    latency_ms: LatencyMs = None,
     quant: Quant = None,
     rep_data: RepData = None,
     tolerance: Tolerance = None,
@@ -101,7 +104,8 @@ def run_command(
               "rate": rate, "kind": kind, "group": group, "segment": segment, "split_column": split_column,
               "test_data": test_data, "example": example, "fit": fit, "test_size": test_size, "val_size": val_size,
               "seed": seed, "drop_steps": list(drop_step) if drop_step else None, "ops_file": ops_file,
-              "epochs": epochs, "flash_kb": flash_kb, "ram_kb": ram_kb, "quant": quant, "rep_data": rep_data,
+              "epochs": epochs, "flash_kb": flash_kb, "ram_kb": ram_kb, "trials": trials, "search_time": search_time,
+              "latency_ms": latency_ms, "quant": quant, "rep_data": rep_data,
               "tolerance": tolerance, "emit": emit}
     flags = {"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes, "max_attempts": max_attempts,
              "debug": debug}
@@ -134,7 +138,9 @@ def demo_command(
     except OSError as err:
         raise UserError(f"cannot write the demo data under {settings.out} ({err.strerror or err}): "
                         "pass --out FOLDER you can write to") from err
-    inputs = {"data": folder, **DEMO_OPTIONS, "epochs": epochs}
+    from ..stages.train_search import DEMO_SEARCH
+
+    inputs = {"data": folder, **DEMO_OPTIONS, "epochs": epochs, **DEMO_SEARCH}
     flags = {"llm": llm, "api_base": api_base, "out": out, "board": board or DEMO_BOARD, "yes": True,
              "max_attempts": max_attempts, "debug": debug}
     chain(inputs, flags, json_out=json_out, config=config, resume=None)

@@ -31,7 +31,12 @@ SpecFile = Annotated[Path | None, typer.Option("--spec-file", help="JSON applica
 Model = Annotated[Path | None, typer.Option("--model", help="int8 .tflite model (instead of --data)")]
 Labels = Annotated[str | None, typer.Option("--labels", help="class names in output order: a,b,c")]
 Spec = Annotated[Path | None, typer.Option("--spec", help="feature_spec.json of the model's inputs")]
-Check = Annotated[Path | None, typer.Option("--check", help="only check this sketch folder (lint, compile, simulate)")]
+Check = Annotated[list[str] | None, typer.Option(
+    "--check", help="only check sketch folders (repeat, or a glob such as 'sketches/*'): lint, compile, run")]
+Libraries = Annotated[Path | None, typer.Option(
+    "--libraries", help="Arduino library folder (else arduino-cli's, else ~/Arduino/libraries)")]
+Readings = Annotated[Path | None, typer.Option(
+    "--readings", help="CSV of recorded raw readings (one column per channel, optional label column) to run on")]
 
 
 def command(
@@ -47,6 +52,8 @@ def command(
     labels: Labels = None,
     spec: Spec = None,
     check: Check = None,
+    libraries: Libraries = None,
+    readings: Readings = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -65,6 +72,22 @@ def command(
     run_stage("sketch", sketch.run, json_out=json_out, config=config, resume=resume,
               inputs={"data": data, "board": board, "name": name, "description": description, "sensor": sensor,
                       "output": output, "runtime": runtime, "spec_file": spec_file, "model": model,
-                      "labels": labels, "spec": spec, "check": check},
+                      "labels": labels, "spec": spec, "check": _check_arg(check), "readings": readings},
               flags={"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes,
-                     "max_attempts": max_attempts, "debug": debug})
+                     "max_attempts": max_attempts, "debug": debug,
+                     "libraries": str(libraries) if libraries else None})
+
+
+def _check_arg(check: list[str] | None) -> Path | list[Path] | None:
+    """One folder as a Path (the single-sketch report); several, or a glob, as a list (one table)."""
+    if not check:
+        return None
+    import glob
+
+    folders: list[Path] = []
+    for item in check:
+        matched = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
+        if not matched:
+            raise typer.BadParameter(f"no folder matches {item}", param_hint="--check")
+        folders += [Path(m) for m in matched if Path(m).is_dir() or not glob.has_magic(item)]
+    return folders[0] if len(folders) == 1 and not any(glob.has_magic(c) for c in check) else folders

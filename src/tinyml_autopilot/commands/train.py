@@ -25,6 +25,12 @@ from .common import (
 FlashKB = Annotated[float | None, typer.Option("--flash-kb", help="flash for the model in KB (overrides the board)")]
 RamKB = Annotated[float | None, typer.Option("--ram-kb", help="RAM for the tensor arena in KB (overrides the board)")]
 Epochs = Annotated[int | None, typer.Option("--epochs", help="upper bound on training epochs \\[default: 60]")]
+Trials = Annotated[int | None, typer.Option("--trials", help="candidate models the search trains (pruned ones "
+                                            "do not count) \\[default: validation samples / 3, 3 to 30]")]
+SearchTime = Annotated[float | None, typer.Option("--search-time", help="seconds the model search may take "
+                                                  "\\[default: 180]")]
+LatencyMs = Annotated[float | None, typer.Option("--latency-ms", help="longest inference allowed, estimated from "
+                                                 "multiply-accumulates at the board's clock")]
 
 
 def command(
@@ -34,6 +40,9 @@ def command(
     ram_kb: RamKB = None,
     description: Description = None,
     epochs: Epochs = None,
+    trials: Trials = None,
+    search_time: SearchTime = None,
+    latency_ms: LatencyMs = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -44,11 +53,11 @@ def command(
     resume: Resume = None,
     debug: Debug = False,
 ) -> None:
-    """Train a Keras model on processed data, sized for the board's flash and RAM."""
+    """Search and train a Keras model on processed data within the board's flash, RAM and latency."""
     from ..stages import train
 
     run_stage("train", train.run, json_out=json_out, config=config, resume=resume,
               inputs={"data": data, "flash_kb": flash_kb, "ram_kb": ram_kb, "description": description,
-                      "epochs": epochs},
+                      "epochs": epochs, "trials": trials, "search_time": search_time, "latency_ms": latency_ms},
               flags={"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes,
                      "max_attempts": max_attempts, "debug": debug})

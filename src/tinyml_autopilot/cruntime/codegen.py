@@ -26,11 +26,12 @@ KERNEL_DEPS: dict[str, tuple[str, ...]] = {
     "requant": ("clamp", "round", "mulq"),
     "softmax": ("clamp", "round"),
     "pool": ("clamp",),
+    "mean": ("clamp", "round", "mulq"),
     "copy": (),
     "dot": (),
 }
 KERNEL_ORDER = ("clamp", "round", "mulq", "dot", "copy", "requant", "fc", "conv", "dwconv", "pool",
-                "softmax")
+                "mean", "softmax")
 
 
 @dataclass

@@ -6,7 +6,7 @@ from tinyml_autopilot.errors import UserError
 
 SUPPORTED_OPS: tuple[str, ...] = (
     "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-    "RESHAPE", "EXPAND_DIMS", "SQUEEZE", "SOFTMAX", "QUANTIZE", "DEQUANTIZE",
+    "MEAN", "RESHAPE", "EXPAND_DIMS", "SQUEEZE", "SOFTMAX", "QUANTIZE", "DEQUANTIZE",
 )
 SUPPORTED_LINE = ("the C runtime supports int8 " + ", ".join(SUPPORTED_OPS)
                   + " with fused RELU/RELU6 (QUANTIZE/DEQUANTIZE at the model edges)")

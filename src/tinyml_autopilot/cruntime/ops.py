@@ -219,6 +219,28 @@ def _softmax(c: Ctx, op: Operator) -> str:
             f"{diff_min});")
 
 
+def _mean(c: Ctx, op: Operator) -> str:
+    """Global average pooling: every axis but the channels is reduced (or is 1)."""
+    x, y = c.t(op.inputs[0]), c.t(op.outputs[0])
+    _check_int8(c, op, x.index, y.index)
+    axes_t = c.t(op.inputs[1])
+    if not axes_t.is_const or not x.shape:
+        raise UnsupportedOpError(op.opcode, "needs constant axes")
+    rank = len(x.shape)
+    axes = {int(a) % rank for a in np.asarray(axes_t.data).reshape(-1)}
+    kept = [d for i, d in enumerate(x.shape[:-1]) if i not in axes]
+    if rank - 1 in axes or any(d != 1 for d in kept):
+        raise UnsupportedOpError(op.opcode, f"axes {sorted(axes)} of {list(x.shape)}: only the mean over "
+                                            "all axes but the channels (global average pooling) runs")
+    ch = x.shape[-1]
+    n = x.size // ch
+    if y.size != ch or n <= 0:
+        raise UnsupportedOpError(op.opcode, f"output {list(y.shape)} for {ch} channels")
+    (xs, xz), (ys, yz) = _qp(x), _qp(y)
+    mult, shift = quant.mean_multiplier(xs, ys, n)
+    return f"mean_s8({{in}}, {{out}}, {n}, {ch}, {mult}, {shift}, {xz}, {yz});"
+
+
 def _same_size(op: Operator, x: Tensor, y: Tensor) -> None:
     if x.size != y.size:
         raise UnsupportedOpError(op.opcode, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
@@ -247,6 +269,7 @@ LOWERINGS: dict[str, tuple[str, Callable[[Ctx, Operator], str]]] = {
     "DEPTHWISE_CONV_2D": ("dwconv", _dwconv),
     "AVERAGE_POOL_2D": ("pool", _pool),
     "MAX_POOL_2D": ("pool", _pool),
+    "MEAN": ("mean", _mean),
     "SOFTMAX": ("softmax", _softmax),
     "QUANTIZE": ("requant", _requant),
 }

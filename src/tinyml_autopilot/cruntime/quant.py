@@ -96,3 +96,10 @@ def same_padding(stride: int, dilation: int, in_size: int, filt: int, out_size: 
     effective = (filt - 1) * dilation + 1
     pad = ((out_size - 1) * stride + effective - in_size) // 2
     return max(pad, 0)
+
+
+def mean_multiplier(input_scale: float, output_scale: float, n: int) -> tuple[int, int]:
+    """The MEAN rescale with 1/n folded in (reduce.h QuantizedMeanOrSumExtraArgs)."""
+    mult, shift = requantize_multiplier(input_scale, output_scale)
+    fold = min(n.bit_length() - 1, 32, 31 + shift)
+    return (mult << fold) // n, shift - fold

@@ -94,8 +94,9 @@ def synthetic_windows(n: int, length: int = 32, channels: int = 3, classes: int 
 
 
 def cnn1d(length: int = 32, filters: int = 8, epochs: int = 5, seed: int = 0,
-          n_train: int = 600, n_test: int = 200, dense: int = 0) -> RefModel:
-    """Conv1D-MaxPool-Conv1D-AvgPool-Flatten-[Dense]-Dense-softmax on synthetic windows."""
+          n_train: int = 600, n_test: int = 200, dense: int = 0, gap: bool = False) -> RefModel:
+    """Conv1D-MaxPool-Conv1D-AvgPool-Flatten (or GlobalAveragePooling)-[Dense]-Dense-softmax
+    on synthetic windows."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -106,13 +107,13 @@ def cnn1d(length: int = 32, filters: int = 8, epochs: int = 5, seed: int = 0,
               keras.layers.MaxPooling1D(2),
               keras.layers.Conv1D(filters, 3, activation="relu"),
               keras.layers.AveragePooling1D(2),
-              keras.layers.Flatten()]
+              keras.layers.GlobalAveragePooling1D() if gap else keras.layers.Flatten()]
     if dense:
         layers.append(keras.layers.Dense(dense, activation="relu"))
     layers.append(keras.layers.Dense(4, activation="softmax"))
     m = keras.Sequential(layers)
     _fit(m, xtr, ytr, epochs)
-    name = f"cnn1d_{m.count_params()}p"
+    name = f"cnn1d_{'gap_' if gap else ''}{m.count_params()}p"
     return RefModel(name, to_int8_tflite(m, xtr), xte, yte, m.count_params())
 
 

@@ -49,7 +49,7 @@ def build_report(run_dir: Path, summary: dict[str, Any] | None = None) -> Path:
     html = _env().get_template("report.html.j2").render(
         s=summary, f=summary.get("figures", {}), t=summary.get("totals", {}), attempts=rows,
         images=_images(summary, dirs, rows), generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
-        links=_links(run_dir, dirs))
+        links=_links(run_dir, dirs), search=_search(dirs.get("train")))
     target = run_dir / "report.html"
     target.write_text(html)
     return target
@@ -61,12 +61,31 @@ def _images(summary: dict[str, Any], dirs: dict[str, Path], rows: list[dict[str,
     report = read_json(artifact(train, "train_report.json") or Path("/nonexistent"))
     confusion = _file_png(artifact(train, "confusion_matrix.png")) or (
         plots.confusion_png(report.get("confusion") or [], report.get("labels") or []))
-    shown = [("Training curves", _file_png(artifact(train, "training_curves.png"))),
+    search = report.get("search") or {}
+    tradeoff = plots.search_png(search.get("trials") or [], search.get("chosen_trial"), report.get("budget") or {})
+    shown = [("Model search: val accuracy against flash, RAM and latency", tradeoff),
+             ("Training curves", _file_png(artifact(train, "training_curves.png"))),
              ("Confusion matrix (test split)", confusion),
              ("Memory against the board", plots.memory_png(summary.get("figures", {}), board)),
              ("Attempt timeline", plots.timeline_png(rows)),
              ("Time per stage", plots.stage_time_png(summary.get("stages", [])))]
     return [{"title": title, "src": data_uri(png)} for title, png in shown if png]
+
+
+def _search(train: Path | None, shown: int = 5) -> dict[str, Any] | None:
+    """The search's counts and its best trials (for the table), or None without a search."""
+    report = read_json(artifact(train, "train_report.json") or Path("/nonexistent"))
+    search = report.get("search") or {}
+    trials = [t for t in search.get("trials") or [] if isinstance(t, dict)]
+    if not trials:
+        return None
+    done = [t for t in trials if t.get("state") == "complete" and isinstance(t.get("val_accuracy"), int | float)]
+    best = sorted(done, key=lambda t: (-t["val_accuracy"], t.get("params") or 0))[:shown]
+    rows = [{**t, "chosen": t.get("number") == search.get("chosen_trial"),
+             "architecture": ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in (t.get("settings") or {}).items())} for t in best]
+    return {"rows": rows, "trained": len(done), "pruned": len(trials) - len(done),
+            "pruned_by_budget": search.get("pruned_by_budget"), "seconds": search.get("seconds")}
 
 
 def _links(run_dir: Path, dirs: dict[str, Path]) -> list[dict[str, str]]:

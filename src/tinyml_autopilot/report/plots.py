@@ -104,3 +104,30 @@ def stage_time_png(stages: list[dict[str, Any]]) -> bytes | None:
     ax.set_xlabel("seconds")
     ax.set_title("Time per stage")
     return _png(fig)
+
+
+def search_png(trials: list[dict[str, Any]], chosen: int | None, budget: dict[str, Any]) -> bytes | None:
+    """Val accuracy against flash, RAM and latency for every trained trial; the chosen one starred."""
+    done = [t for t in trials if isinstance(t.get("val_accuracy"), int | float) and t.get("state") == "complete"]
+    if not done:
+        return None
+    plt = _pyplot()
+    axes_spec = (("flash_bytes", "model flash (B)", budget.get("flash_bytes")),
+                 ("activation_bytes", "peak activations / RAM (B)", budget.get("max_activation_bytes")),
+                 ("latency_ms", "latency estimate (ms)", budget.get("latency_ms")))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), sharey=True)
+    for ax, (key, label, limit) in zip(axes, axes_spec, strict=True):
+        xs = [t.get(key) or 0 for t in done]
+        ax.scatter(xs, [t["val_accuracy"] for t in done], s=18, color="#5b7db1", alpha=0.75, label="trial")
+        for t in done:
+            if t.get("number") == chosen:
+                ax.scatter([t.get(key) or 0], [t["val_accuracy"]], marker="*", s=180, color="#d1495b",
+                           zorder=3, label=f"chosen (#{chosen})")
+        if limit:
+            ax.axvline(limit, color="black", linewidth=0.8, linestyle="--", label="budget")
+        ax.set_xlabel(label)
+    axes[0].set_ylabel("val accuracy")
+    axes[0].legend(fontsize=7, loc="lower right")
+    pruned = len(trials) - len(done)
+    fig.suptitle(f"Model search: {len(done)} trained, {pruned} pruned (over budget or behind)", fontsize=10)
+    return _png(fig)

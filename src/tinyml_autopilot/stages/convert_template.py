@@ -39,6 +39,9 @@ if quant == "int8":
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    # Per-tensor FULLY_CONNECTED weights: the FC kernels of the TFLite Micro Arduino libraries read only the
+    # first weight scale, so per-channel FC weights (the converter's default) compute other numbers on a board.
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
 
 Path("model.tflite").write_bytes(converter.convert())
 print(f"wrote model.tflite ({Path('model.tflite').stat().st_size} bytes, {quant})")

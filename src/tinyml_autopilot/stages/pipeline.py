@@ -29,7 +29,7 @@ RUNNERS = {"data": "tinyml_autopilot.stages.data", "train": "tinyml_autopilot.st
 DATA_ARGUMENTS = ("data", "description", "label", "window", "stride", "rate", "kind", "group", "segment",
                   "split_column", "test_data", "example", "fit", "test_size", "val_size", "seed", "drop_steps",
                   "ops_file")
-TRAIN_ARGUMENTS = ("epochs", "flash_kb", "ram_kb")
+TRAIN_ARGUMENTS = ("epochs", "flash_kb", "ram_kb", "trials", "search_time", "latency_ms")
 CONVERT_ARGUMENTS = ("quant", "rep_data", "tolerance", "emit")
 ARGUMENTS = (*DATA_ARGUMENTS, *TRAIN_ARGUMENTS, *CONVERT_ARGUMENTS)
 PATHS = ("data", "test_data", "ops_file", "rep_data")

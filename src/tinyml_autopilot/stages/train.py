@@ -23,10 +23,11 @@ from .base import StageContext, StageResult
 from .train_budget import Budget, model_budget
 from .train_data import Processed, resolve_processed
 from .train_sandbox import packaged_script, plain, read_json, run_code, run_trusted
+from .train_search import SPACE, best_trials, config_fields, read_trials, search_report, search_settings, trial_line
 
 SEED = 42
 EPOCHS = 60
-ARTIFACTS = ("model.keras", "training_curves.png", "confusion_matrix.png")
+ARTIFACTS = ("model.keras", "training_curves.png", "confusion_matrix.png", "trials.json")
 SCORES = ("val_accuracy", "test_accuracy")
 MARGIN = 0.05  # the model must beat always answering the majority class by this much
 HONESTY = 0.02  # largest gap allowed between the script's reported and our measured val accuracy
@@ -39,15 +40,18 @@ class TrainTask:
     budget: Budget
     description: str | None = None
     epochs: int = EPOCHS
+    search: dict[str, Any] | None = None
     name: str = "train"
     language: str = "python"
 
     def config(self) -> dict[str, Any]:
+        search = self.search or search_settings(None, None, self.epochs)
         return {"processed_dir": str(self.processed.dir), "input_shape": self.processed.input_shape,
                 "n_classes": self.processed.n_classes, "labels": self.processed.labels,
                 "kind": self.processed.feature_spec.get("kind", "tabular"),
                 "max_params": self.budget.max_params, "max_activation_bytes": self.budget.max_activation_bytes,
-                "epochs": self.epochs, "seed": SEED, "description": self.description}
+                "epochs": self.epochs, "seed": SEED, "description": self.description,
+                **config_fields(self.budget, search, self.processed.input_shape)}
 
     def messages(self) -> list[dict[str, str]]:
         cfg = self.config()
@@ -55,7 +59,7 @@ class TrainTask:
                         labels=cfg["labels"], processed_dir=cfg["processed_dir"], description=self.description,
                         features=self._features(),
                         budget=self.budget.as_dict(), epochs=self.epochs, seed=SEED,
-                        floor=accuracy_floor(self.processed))
+                        floor=accuracy_floor(self.processed), space=SPACE, search=cfg["search"])
         return [{"role": "user", "content": prompt}]
 
     def _features(self) -> list[str]:
@@ -88,6 +92,10 @@ class TrainTask:
 
     def check(self, outcome: dict[str, Any], workdir: Path) -> None:
         findings = train_findings(outcome, read_json(workdir / "metrics.json"), self.processed, self.budget)
+        if findings and (best := best_trials(read_trials(workdir))):  # what the failed search learnt, to build on
+            last = findings[-1]
+            findings[-1] = Finding(last.check, f"{last.message}; best trials of this search: "
+                                   + "; ".join(trial_line(t) for t in best), last.lines)
         if findings:
             raise CheckFailed(findings)
 
@@ -120,6 +128,11 @@ def train_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None, p
         found.append(Finding("activations", f"peak activations of {evaluation['activation_bytes']} elements "
                              f"exceed {budget.max_activation_bytes} ({budget.source}): use fewer units/filters "
                              "or stride/pool earlier"))
+    if budget.max_macs is not None and evaluation.get("macs", 0) > budget.max_macs:
+        found.append(Finding("latency", f"{evaluation['macs']} multiply-accumulates take about "
+                             f"{budget.latency_of(evaluation['macs']):.1f} ms on {budget.source}, over --latency-ms "
+                             f"{budget.latency_ms:g} ({budget.max_macs} MACs): use fewer filters, a stride or "
+                             "pooling earlier"))
     return found
 
 
@@ -145,17 +158,20 @@ def _score_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None,
 
 
 def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = None, ram_kb: float | None = None,
-        description: str | None = None, epochs: int | None = None) -> StageResult:
+        description: str | None = None, epochs: int | None = None, trials: int | None = None,
+        search_time: float | None = None, latency_ms: float | None = None) -> StageResult:
     run_ = ctx.run
     if epochs is not None and epochs < 1:
         raise UserError(f"--epochs {epochs}: give at least 1 (it bounds the training epochs)")
+    search_settings(trials, search_time, epochs or EPOCHS)  # bad bounds are refused before the data is read
     processed = resolve_processed(data, run_, ("data",))
-    budget = model_budget(ctx.settings.board, flash_kb, ram_kb)
+    search = search_settings(trials, search_time, epochs or EPOCHS, len(processed.load("val")[1]))
+    budget = model_budget(ctx.settings.board, flash_kb, ram_kb, latency_ms)
     _refuse_impossible_budget(processed, budget)
     run_.log.info("training for %s: %s inputs, %d classes; budget %d params, %d activation bytes",
                   budget.source, processed.input_shape, processed.n_classes, budget.max_params,
                   budget.max_activation_bytes)
-    task = TrainTask(ctx, processed, budget, description, epochs or EPOCHS)
+    task = TrainTask(ctx, processed, budget, description, epochs or EPOCHS, search)
     result = run_loop(task, ctx.model, run_, ctx.limits)
     figures: dict[str, Any] = {"attempts": len(result.attempts)}
     if not result.ok:
@@ -163,7 +179,8 @@ def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = No
         run_.finish("failed", **figures)
         return StageResult("train", "failed", run_.dir, figures, f"training failed ({result.stopped_by}): {last}")
     report = _publish(ctx, result.workdir, processed, budget)
-    figures |= {k: report[k] for k in ("val_accuracy", "test_accuracy", "params")}
+    figures |= {k: report[k] for k in ("val_accuracy", "test_accuracy", "params", "latency_ms")}
+    figures |= {"trials": report["search"]["trained"], "pruned": report["search"]["pruned"]}
     run_.finish("ok", **figures)
     return StageResult("train", "ok", run_.dir, figures, f"model.keras in {run_.dir / 'artifacts'}")
 
@@ -188,11 +205,22 @@ def _publish(ctx: StageContext, workdir: Path, processed: Processed, budget: Bud
               "reported_val_accuracy": metrics.get("val_accuracy"), "params": evaluation.get("params"),
               "activation_bytes": evaluation.get("activation_bytes"), "input_shape": evaluation.get("input_shape"),
               "output_shape": evaluation.get("output_shape"), "confusion": evaluation.get("confusion"),
-              "labels": processed.labels, "budget": budget.as_dict(), "model": ctx.model.name}
+              "macs": evaluation.get("macs"), "labels": processed.labels, "budget": budget.as_dict(),
+              "model": ctx.model.name, "search": search_report(workdir)}
+    report["latency_ms"] = round(budget.latency_of(report["macs"]), 3) if isinstance(report["macs"], int) else None
     run_.write_json("artifacts/train_report.json", report)
+    _tradeoff_plot(run_.path("artifacts", "search_tradeoff.png"), report)
     spec, labels = processed.dir / "feature_spec.json", processed.dir / "labels.json"
     write_output(run_, model=run_.path("artifacts", "model.keras"), processed_dir=processed.dir,
                  feature_spec=spec if spec.is_file() else processed.feature_spec,
                  labels=labels if labels.is_file() else processed.labels,
                  board=ctx.settings.board, train_report=run_.path("artifacts", "train_report.json"))
     return report
+
+
+def _tradeoff_plot(target: Path, report: dict[str, Any]) -> None:
+    from ..report.plots import search_png
+
+    png = search_png(report["search"]["trials"], report["search"].get("chosen_trial"), report["budget"])
+    if png:
+        target.write_bytes(png)

@@ -1,7 +1,8 @@
-"""What a model may cost on the target: flash for weights and graph, RAM for activations.
+"""What a model may cost on the target: flash for weights and graph, RAM for activations, time.
 
 Boards running TFLite Micro keep room for the interpreter and the sketch; the portable C
-runtime (AVR) needs far less code, so most of the small flash can hold weights.
+runtime (AVR) needs far less code, so most of the small flash can hold weights. Latency is
+estimated from multiply-accumulates at the board's clock.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ RESERVE = {
 }
 GRAPH_OVERHEAD = 2048  # flatbuffer / C tables beside the weights
 DEFAULT = {"flash": 256 * 1024, "ram": 64 * 1024}  # no board and no explicit budget
+DEFAULT_CLOCK_HZ = 64_000_000
+# Cycles per int8 multiply-accumulate, requantization and loop overhead included. AVR: the portable
+# C runtime measured in simavr (a 12k-MAC 1-D CNN takes 1.36 M cycles); the others: TFLite Micro's
+# reference kernels, rough figures (no SIMD).
+CYCLES_PER_MAC = {"avr": 110, "rp2040": 20, "esp32": 10}
+CYCLES_PER_MAC_DEFAULT = 8
 
 
 @dataclass
@@ -25,6 +32,19 @@ class Budget:
     ram_bytes: int  # for the tensor arena
     runtime: str  # tflm | portable-c
     source: str  # board id, "explicit" or "default"
+    clock_hz: int = DEFAULT_CLOCK_HZ
+    cycles_per_mac: float = CYCLES_PER_MAC_DEFAULT
+    latency_ms: float | None = None  # --latency-ms: the longest inference allowed
+
+    def latency_of(self, macs: int) -> float:
+        """Estimated milliseconds per inference for `macs` multiply-accumulates."""
+        return 1000.0 * macs * self.cycles_per_mac / self.clock_hz
+
+    @property
+    def max_macs(self) -> int | None:
+        if self.latency_ms is None:
+            return None
+        return int(self.latency_ms / 1000.0 * self.clock_hz / self.cycles_per_mac)
 
     @property
     def max_params(self) -> int:
@@ -37,10 +57,12 @@ class Budget:
         return self.ram_bytes if self.runtime == "portable-c" else int(self.ram_bytes * 0.6)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "max_params": self.max_params, "max_activation_bytes": self.max_activation_bytes}
+        return {**asdict(self), "max_params": self.max_params, "max_activation_bytes": self.max_activation_bytes,
+                "max_macs": self.max_macs}
 
 
-def model_budget(board_id: str | None, flash_kb: float | None = None, ram_kb: float | None = None) -> Budget:
+def model_budget(board_id: str | None, flash_kb: float | None = None, ram_kb: float | None = None,
+                 latency_ms: float | None = None) -> Budget:
     """The budget from --flash-kb/--ram-kb (the model's share), else from the board, else a default."""
     board = None
     if board_id:
@@ -61,7 +83,12 @@ def model_budget(board_id: str | None, flash_kb: float | None = None, ram_kb: fl
     if flash <= GRAPH_OVERHEAD or ram <= 0:
         raise UserError(f"the model budget ({flash} B flash, {ram} B RAM) leaves no room for a model: "
                         "raise --flash-kb/--ram-kb or pick a larger board")
-    return Budget(flash_bytes=flash, ram_bytes=ram, runtime=runtime, source=source)
+    if latency_ms is not None and not latency_ms > 0:
+        raise UserError(f"--latency-ms {latency_ms}: give a positive number of milliseconds per inference")
+    clock = board.clock_hz if board else DEFAULT_CLOCK_HZ
+    cycles = CYCLES_PER_MAC.get(board.arch, CYCLES_PER_MAC_DEFAULT) if board else CYCLES_PER_MAC_DEFAULT
+    return Budget(flash_bytes=flash, ram_bytes=ram, runtime=runtime, source=source, clock_hz=clock,
+                  cycles_per_mac=cycles, latency_ms=latency_ms)
 
 
 def device_fit(board_id: str, model_bytes: int, arena_bytes: int) -> list[str]:

@@ -42,6 +42,28 @@ def peak_activations(model):
     return peak
 
 
+def macs(model):
+    """Multiply-accumulates of one inference (dense and convolution layers; pooling reads counted)."""
+    import keras
+
+    L, total = keras.layers, 0
+    for layer in model.layers:
+        try:
+            n_in, n_out = elements(layer.input.shape), elements(layer.output.shape)
+        except (AttributeError, ValueError):
+            continue
+        if isinstance(layer, L.Dense):
+            total += n_out * int(layer.input.shape[-1])
+        elif isinstance(layer, (L.DepthwiseConv1D, L.DepthwiseConv2D)):
+            total += n_out * int(np.prod(layer.kernel_size))
+        elif isinstance(layer, (L.Conv1D, L.Conv2D)):
+            total += n_out * int(np.prod(layer.kernel_size)) * int(layer.input.shape[-1]) // layer.groups
+        elif isinstance(layer, (L.MaxPooling1D, L.AveragePooling1D, L.MaxPooling2D, L.AveragePooling2D,
+                                L.GlobalAveragePooling1D, L.GlobalAveragePooling2D)):
+            total += n_in
+    return total
+
+
 def accuracy(model, split):
     with np.load(processed / f"{split}.npz") as d:
         x, y = d["X"].astype("float32"), d["y"].astype("int64")
@@ -86,7 +108,7 @@ except Exception as err:  # any load failure is the finding itself
     raise SystemExit(0) from None
 labels = json.loads((processed / "labels.json").read_text()) if (processed / "labels.json").is_file() else None
 save(loads=True, params=int(model.count_params()), input_shape=list(model.input_shape[1:]),
-     output_shape=list(model.output_shape[1:]), activation_bytes=peak_activations(model))
+     output_shape=list(model.output_shape[1:]), activation_bytes=peak_activations(model), macs=macs(model))
 val_acc, _, _ = accuracy(model, "val")
 test_acc, y_test, pred = accuracy(model, "test")
 labels = labels or [str(i) for i in range(int(max(y_test.max(), pred.max())) + 1)]

@@ -84,6 +84,7 @@ def cached_train_run(kind: str, base: Path, board: str = "uno") -> Path:
     data = write_data_run(kind, base / f"data-{kind}")
     cli = Path(sys.executable).with_name("tinyml-autopilot")
     proc = subprocess.run([str(cli), "train", "--data", str(data), "--board", board, "--llm", "offline",
+                           "--trials", "3", "--search-time", "30",
                            "--out", str(base / "runs"), "--json"], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"offline training failed: {proc.stderr[-2000:]}")

@@ -1,19 +1,27 @@
-"""Built-in training script (offline mode): a small MLP or 1-D CNN sized to the budget.
+"""Built-in training script (offline mode): an optuna search of models within the board's budget.
 
-Run in the sandbox like any generated script: reads train_config.json from the working
-folder, writes model.keras, history.json and metrics.json there.
+Run in the sandbox like any generated script: reads train_config.json from the working folder
+(the data, the budget, the search space and bounds), tries 1-D CNNs (plain or depthwise-separable,
+pooled, global-average-pooled or flattened) or MLPs with their training settings, prunes every
+candidate whose parameters, activations or multiply-accumulates exceed the budget before training
+it, retrains the best one and writes model.keras, history.json, metrics.json and trials.json.
 """
 
 import json
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
+import optuna
 import tensorflow as tf
 
 cfg = json.loads(Path("train_config.json").read_text())
+space, search = cfg["space"], cfg["search"]
 keras.utils.set_random_seed(cfg["seed"])
 tf.config.experimental.enable_op_determinism()
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+L = keras.layers
 
 
 def load(split):
@@ -21,55 +29,197 @@ def load(split):
         return d["X"].astype("float32"), d["y"].astype("int64")
 
 
-def dense_cost(n_in, units):
-    params = acts = 0
-    for n_out in units:
-        params += (n_in + 1) * n_out
+def elements(shape):
+    return int(np.prod([d for d in shape[1:] if d is not None]))
+
+
+def costs(model):
+    """Parameters, peak activations (input + output of a layer, as the check counts) and MACs."""
+    acts = macs = 0
+    for layer in model.layers:
+        n_in, n_out = elements(layer.input.shape), elements(layer.output.shape)
         acts = max(acts, n_in + n_out)
-        n_in = n_out
-    return params, acts
+        if isinstance(layer, L.Dense):
+            macs += n_out * layer.input.shape[-1]
+        elif isinstance(layer, L.DepthwiseConv1D):
+            macs += n_out * layer.kernel_size[0]
+        elif isinstance(layer, L.Conv1D):
+            macs += n_out * layer.kernel_size[0] * layer.input.shape[-1]
+        elif isinstance(layer, L.MaxPooling1D | L.AveragePooling1D | L.GlobalAveragePooling1D):
+            macs += n_in
+    weights = sum(int(np.prod(w.shape)) for layer in model.layers for w in layer.weights[:1])
+    params = model.count_params()
+    return {"params": params, "activation_bytes": acts, "macs": macs,
+            "flash_bytes": weights + 4 * (params - weights) + cfg["graph_overhead"],
+            "latency_ms": 1000.0 * macs * cfg["cycles_per_mac"] / cfg["clock_hz"]}
 
 
-def mlp(shape, n_classes):
-    n_in = int(np.prod(shape))
-    flatten = len(shape) > 1  # Flatten holds its input and its output: 2 * n_in elements
-    for hidden in ((64, 32), (32, 16), (32,), (16,), (8,), (4,), ()):
-        params, acts = dense_cost(n_in, [*hidden, n_classes])
-        acts = max(acts, 2 * n_in if flatten else 0)
-        if params <= cfg["max_params"] and acts <= cfg["max_activation_bytes"]:
-            layers = [keras.Input(shape)] + ([keras.layers.Flatten()] if flatten else [])
-            layers += [keras.layers.Dense(u, activation="relu") for u in hidden]
-            return keras.Sequential([*layers, keras.layers.Dense(n_classes, activation="softmax")])
-    raise SystemExit(f"no MLP or 1-D CNN with {n_in} inputs fits {cfg['max_params']} parameters and "
-                     f"{cfg['max_activation_bytes']} activation elements: raise the budget (--flash-kb/--ram-kb)")
+def over_budget(cost):
+    limits = (("params", cfg["max_params"]), ("activation_bytes", cfg["max_activation_bytes"]),
+              ("macs", cfg.get("max_macs")))
+    return [f"{key} {cost[key]} > {limit}" for key, limit in limits if limit is not None and cost[key] > limit]
 
 
-def cnn(shape, n_classes):
-    steps, channels = shape
-    for filters, hidden in ((16, 32), (8, 16), (8, 0), (4, 0)):
-        t1 = (steps - 5) // 2 + 1
-        t2 = t1 // 2
-        params = 5 * channels * filters + filters
-        params += dense_cost(t2 * filters, [hidden, n_classes] if hidden else [n_classes])[0]
-        acts = max(steps * channels + t1 * filters, t1 * filters + t2 * filters, t2 * filters + max(hidden, n_classes))
-        if t2 >= 1 and params <= cfg["max_params"] and acts <= cfg["max_activation_bytes"]:
-            layers = [keras.Input(shape), keras.layers.Conv1D(filters, 5, strides=2, activation="relu"),
-                      keras.layers.MaxPooling1D(2), keras.layers.Flatten()]
-            layers += [keras.layers.Dense(hidden, activation="relu")] if hidden else []
-            return keras.Sequential([*layers, keras.layers.Dense(n_classes, activation="softmax")])
-    return mlp(shape, n_classes)
+def cnn(trial, shape, n_classes):
+    def pick(key):
+        return trial.suggest_categorical(key, space["cnn"][key])
+
+    filters, kernel, growth, separable, pool = (pick(k) for k in ("filters", "kernel", "growth", "separable", "pool"))
+    layers = [keras.Input(shape), L.Conv1D(filters, kernel, strides=pick("stride"), padding="same", activation="relu")]
+    for block in range(1, pick("blocks")):
+        if pool != "none":
+            layers.append(L.MaxPooling1D(2) if pool == "max" else L.AveragePooling1D(2))
+        width = filters * growth**block
+        if separable:
+            layers += [L.DepthwiseConv1D(kernel, padding="same", activation="relu"),
+                       L.Conv1D(width, 1, activation="relu")]
+        else:
+            layers.append(L.Conv1D(width, kernel, padding="same", activation="relu"))
+    layers.append(L.GlobalAveragePooling1D() if pick("head") == "gap" else L.Flatten())
+    dense = pick("dense")
+    layers += [L.Dense(dense, activation="relu")] if dense else []
+    return keras.Sequential([*layers, L.Dense(n_classes, activation="softmax")])
+
+
+def mlp(trial, shape, n_classes):
+    s = space["mlp"]
+    layers = [keras.Input(shape)] + ([L.Flatten()] if len(shape) > 1 else [])
+    units, dropout = trial.suggest_categorical("units", s["units"]), trial.suggest_categorical("dropout", s["dropout"])
+    for depth in range(trial.suggest_categorical("layers", s["layers"])):
+        layers.append(L.Dense(max(4, units // 2**depth), activation="relu"))
+        layers += [L.Dropout(dropout)] if dropout else []
+    return keras.Sequential([*layers, L.Dense(n_classes, activation="softmax")])
+
+
+def augmented(x, y, rng):
+    """One extra copy of every window: jittered, scaled per channel and shifted by a few steps."""
+    steps = x.shape[1]
+    copy = x * rng.uniform(0.9, 1.1, (len(x), 1, x.shape[2])) + rng.normal(0, 0.03 * x.std(), x.shape)
+    for i, shift in enumerate(rng.integers(-max(1, steps // 10), max(1, steps // 10) + 1, len(x))):
+        copy[i] = np.roll(copy[i], shift, axis=0)
+        if shift > 0:
+            copy[i, :shift] = copy[i, shift]
+        elif shift < 0:
+            copy[i, shift:] = copy[i, shift - 1]
+    return np.concatenate([x, copy.astype("float32")]), np.concatenate([y, y])
+
+
+class Report(keras.callbacks.Callback):
+    """Each epoch's val accuracy to optuna, which stops trials far behind the others."""
+
+    def __init__(self, trial):
+        super().__init__()
+        self.trial = trial
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.trial.report(float(logs["val_accuracy"]), epoch)
+        if self.trial.should_prune():
+            self.model.stop_training = True
+            self.trial.set_user_attr("pruned_by", f"behind the other trials at epoch {epoch + 1}")
+
+
+def fit(trial, epochs, patience):
+    """Build the trial's model and train it; (model, history, cost) or None when it does not fit."""
+    shape, n_classes = tuple(cfg["input_shape"]), cfg["n_classes"]
+    series = len(shape) == 2 and shape[0] >= 8
+    family = trial.suggest_categorical("family", space["families"]["series" if series else "tabular"])
+    model = cnn(trial, shape, n_classes) if family == "cnn" else mlp(trial, shape, n_classes)
+    cost = costs(model)
+    for key, value in cost.items():
+        trial.set_user_attr(key, value)
+    if problems := over_budget(cost):
+        trial.set_user_attr("pruned_by", "budget: " + ", ".join(problems))
+        return None
+    t = space["training"]
+    lr = trial.suggest_float("learning_rate", *t["learning_rate"], log=True)
+    batch = trial.suggest_categorical("batch_size", t["batch_size"])
+    weights = trial.suggest_categorical("class_weight", t["class_weight"])
+    x, y = x_train, y_train
+    if series and trial.suggest_categorical("augment", t["augment"]) != "none":
+        x, y = augmented(x, y, np.random.default_rng(cfg["seed"]))
+    counts = np.bincount(y_train, minlength=n_classes)
+    balance = ({i: len(y_train) / (n_classes * max(1, c)) for i, c in enumerate(counts)}
+               if weights == "balanced" else None)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
+    callbacks = [stop] + ([Report(trial)] if hasattr(trial, "report") else [])
+    history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch, class_weight=balance,
+                        callbacks=callbacks, verbose=0)
+    return model, history, cost
+
+
+best = {"value": -1.0}
+
+
+def objective(trial):
+    started = time.monotonic()
+    fitted = fit(trial, search["epochs"], search["patience"])
+    if fitted is None:
+        raise optuna.TrialPruned()
+    model, history, cost = fitted
+    value = float(model.evaluate(x_val, y_val, verbose=0)[1])
+    trial.set_user_attr("epochs", len(history.history["loss"]))
+    trial.set_user_attr("seconds", round(time.monotonic() - started, 2))
+    if "pruned_by" in trial.user_attrs:  # stopped early by the pruner: its accuracy is kept, not ranked
+        trial.set_user_attr("val_accuracy_when_stopped", value)
+        raise optuna.TrialPruned()
+    if (value, -cost["params"]) > (best["value"], -best.get("params", 0)):
+        best.update(value=value, params=cost["params"], model=model, history=history.history, number=trial.number)
+    return value
+
+
+def enough(study, trial):
+    """Stop early: a perfect val accuracy cannot be beaten, nor is a long run without progress worth more time."""
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done:
+        return
+    best_at = max(range(len(done)), key=lambda i: (done[i].value, -i))
+    if done[best_at].value >= 1.0 or len(done) - 1 - best_at >= search["stall"]:
+        study.stop()
+
+
+def record(study):
+    rows = []
+    for t in study.trials:
+        state = "pruned" if t.state == optuna.trial.TrialState.PRUNED else t.state.name.lower()
+        rows.append({"number": t.number, "state": state, "val_accuracy": t.value, "settings": t.params,
+                     **{k: v for k, v in t.user_attrs.items()}})
+    return rows
 
 
 x_train, y_train = load("train")
 x_val, y_val = load("val")
-shape, n_classes = tuple(cfg["input_shape"]), cfg["n_classes"]
-model = cnn(shape, n_classes) if len(shape) == 2 and shape[0] >= 8 else mlp(shape, n_classes)
-model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=8, restore_best_weights=True)
-history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=cfg["epochs"],
-                    batch_size=32, callbacks=[stop], verbose=0)
-model.save("model.keras")
-Path("history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.history.items()}))
+sampler = optuna.samplers.TPESampler(seed=cfg["seed"], n_startup_trials=min(8, search["trials"]))
+study = optuna.create_study(direction="maximize", sampler=sampler,
+                            pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=5))
+for first in search.get("first_trials", []):  # known-good starting points, tried before the sampler's picks
+    study.enqueue_trial(first, skip_if_exists=True)
+started = time.monotonic()
+most = optuna.study.MaxTrialsCallback(search["trials"], states=(optuna.trial.TrialState.COMPLETE,))
+study.optimize(objective, timeout=search["time_s"], callbacks=[most, enough], n_trials=search["trials"] * 25)
+trials = record(study)
+Path("trials.json").write_text(json.dumps(trials, indent=1))
+if "model" not in best:
+    raise SystemExit(f"no model of the search space with {cfg['input_shape']} inputs fits {cfg['max_params']} "
+                     f"parameters, {cfg['max_activation_bytes']} activation elements"
+                     + (f" and {cfg['max_macs']} MACs" if cfg.get("max_macs") else "")
+                     + " (all candidates pruned): raise the budget (--flash-kb/--ram-kb/--latency-ms)")
+winner = study.trials[best["number"]]
+search_s = time.monotonic() - started
+model, history = best["model"], best["history"]
+retrained = None
+if winner.user_attrs.get("epochs", 0) >= search["epochs"] and cfg["epochs"] > search["epochs"]:
+    # still improving when the trial's epochs ran out: retrain with the full bound, keep the better one
+    retrained = fit(optuna.trial.FixedTrial(winner.params), cfg["epochs"], search["patience"] * 2)
+kept = "search"
+if retrained is not None and float(retrained[0].evaluate(x_val, y_val, verbose=0)[1]) >= best["value"]:
+    model, history, kept = retrained[0], retrained[1].history, "retrained"
 val_accuracy = float(model.evaluate(x_val, y_val, verbose=0)[1])
-Path("metrics.json").write_text(json.dumps({"val_accuracy": val_accuracy, "params": model.count_params()}))
-print(f"val_accuracy={val_accuracy:.4f} params={model.count_params()}")
+model.save("model.keras")
+Path("history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
+Path("metrics.json").write_text(json.dumps({"val_accuracy": val_accuracy, "params": model.count_params(),
+                                            "chosen_trial": winner.number, "search_seconds": round(search_s, 1),
+                                            "retrained": retrained is not None, "kept": kept}))
+done = sum(t["state"] == "complete" for t in trials)
+print(f"val_accuracy={val_accuracy:.4f} params={model.count_params()} trial={winner.number} "
+      f"({done} trained, {len(trials) - done} pruned, {search_s:.0f} s)")

@@ -44,6 +44,7 @@ def convert_run() -> Path:
     conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(200))
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = conv.inference_output_type = tf.int8
+    conv._experimental_disable_per_channel_quantization_for_dense_layers = True  # as the convert stage does
     data = conv.convert()
     art, proc = root / "artifacts", root / "processed"
     art.mkdir()

@@ -25,10 +25,20 @@ __all__ = ["run", "check_sketch", "Evaluation"]
 def run(ctx: StageContext, data: Path | None = None, board: str | None = None, name: str | None = None,
         description: str | None = None, sensor: str | None = None, output: str | None = None,
         runtime: str | None = None, spec_file: Path | None = None, model: Path | None = None,
-        labels: str | None = None, spec: Path | None = None, check: Path | None = None) -> StageResult:
+        labels: str | None = None, spec: Path | None = None, check: Path | list[Path] | None = None,
+        readings: Path | None = None) -> StageResult:
     inp = resolve(data, board, model, labels, spec, runtime, default_board=ctx.settings.board)
     inp.name, inp.description = name, description
     inp.sensor, inp.output = (sensor if sensor != "serial" else None), output or "serial"
+    inp.libraries = ctx.settings.libraries
+    if readings is not None:
+        from .readings import read_csv
+
+        inp.readings = read_csv(Path(readings), inp.facts, inp.features)
+    if isinstance(check, list):
+        from .check_many import check_many
+
+        return check_many(ctx, inp, check, runtime, unspecified=spec is None and data is None)
     if check is not None:
         unspecified = spec is None and data is None
         return _check_mode(ctx, inp, Path(check), runtime, unspecified)
@@ -119,7 +129,8 @@ def _verdicts_of(workdir: Path) -> dict[str, Any]:
 def _keep_logs(ctx: StageContext, workdir: Path) -> None:
     for rel, dest in (("build/compile.log", "logs/compile.log"), ("test_build/build/compile.log",
                                                                   "logs/test_build_compile.log"),
-                      ("simulation.log", "logs/simulation.log")):
+                      ("simulation.log", "logs/simulation.log"), ("host_build/build.log", "logs/host_build.log"),
+                      ("host_run.log", "logs/host_run.log")):
         if (workdir / rel).is_file():
             ctx.run.write_text(dest, (workdir / rel).read_text(errors="replace"))  # write_text redacts
 
@@ -127,6 +138,9 @@ def _keep_logs(ctx: StageContext, workdir: Path) -> None:
 def _message(verdicts: dict[str, Any]) -> str:
     comp = verdicts.get("compile", {})
     sim = verdicts.get("simulation", {})
+    if "run" in verdicts:  # TFLite Micro boards: the host build and run say more than "not simulated"
+        sim = {"message": "; ".join(m.splitlines()[0] for m in (verdicts.get("host_build", {}).get("message", ""),
+                                                                 verdicts["run"].get("message", "")) if m)}
     return f"contract checks passed; {comp.get('message', '')}; {sim.get('message', '')}".strip("; ")
 
 
@@ -140,6 +154,11 @@ def _figures(verdicts: dict[str, Any], attempts: int | None = None) -> dict[str,
         "ram_used": comp.get("ram_bytes"), "ram_budget": comp.get("ram_budget"),
         "ram_peak": sim.get("ram_peak"),
         "simulation_agreement": (f"{sim.get('agree', 0)}/{sim.get('vectors')}" if sim.get("vectors") else None)}
+    if "run" in verdicts:
+        run = verdicts["run"]
+        out["verdicts"]["run"] = run.get("status")
+        out["run_agreement"] = f"{run.get('agree', 0)}/{run['predictions']}" if run.get("predictions") else None
+        out["arena_used_bytes"] = run.get("arena_used_bytes")
     if attempts is not None:
         out["attempts"] = attempts
     return out

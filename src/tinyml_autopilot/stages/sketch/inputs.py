@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,9 @@ class Inputs:
     convert_dir: Path | None = None
     processed_dir: Path | None = None
     c_dir: Path | None = None
+    spec_path: Path | None = None  # the feature spec file (its normalize/divisor say how raw readings become inputs)
+    libraries: str | None = None  # where the Arduino libraries are (the `libraries` setting or --libraries)
+    readings: Any = None  # recorded raw readings for the run (stages/sketch/readings.Readings), else the test split
 
     def test_vectors(self, limit: int = MAX_VECTORS) -> tuple[np.ndarray, str]:
         """Raw (unscaled) input vectors for the simulated run, and where they came from."""
@@ -96,7 +100,8 @@ def resolve(data: Path | None, board: str | None, model: Path | None, labels: st
     processed = Path(out["processed_dir"]) if out.get("processed_dir") else None
     c_dir = Path(out["c_dir"]) if out.get("c_dir") and Path(str(out["c_dir"])).is_dir() else None
     return Inputs(board=b, runtime=rt, facts=facts, features=features,
-                  convert_dir=Path(out["run_dir"]) if out else None, processed_dir=processed, c_dir=c_dir)
+                  convert_dir=Path(out["run_dir"]) if out else None, processed_dir=processed, c_dir=c_dir,
+                  spec_path=spec_path)
 
 
 def check_fits(inp: Inputs) -> None:

@@ -18,6 +18,16 @@ class Evaluation:
     report: ContractReport
     compile: CompileVerdict | None = None
     sim: SimVerdict | None = None
+    host: Any = None  # stages/sketch/host_run.HostRun on TFLite Micro boards
+
+    def host_findings(self) -> list[Finding]:
+        if self.host is None:
+            return []
+        if self.host.build_failed:
+            return [Finding("compile", self.host.build["message"], self.host.build.get("lines", []))]
+        if self.host.run is not None and self.host.run.status == "failed":
+            return [Finding("run", self.host.run.message)]
+        return []
 
     def findings(self) -> list[Finding]:
         found = list(self.report.findings)
@@ -27,7 +37,7 @@ class Evaluation:
             found += [Finding("budget", p) for p in budget_problems(self.compile)]
         if self.sim is not None and self.sim.status == "failed":
             found.append(Finding("simulation", self.sim.message))
-        return found
+        return found + self.host_findings()
 
     def verdicts(self) -> dict[str, Any]:
         out: dict[str, Any] = {"runtime": self.report.runtime, "library": self.report.library,
@@ -39,6 +49,9 @@ class Evaluation:
                           {"status": "not compiled", "message": "not compiled: the static checks failed first"})
         out["simulation"] = (self.sim.as_dict() if self.sim else
                              {"status": "not simulated", "message": "not simulated: an earlier step failed"})
+        if self.host is not None:
+            out["host_build"] = {k: v for k, v in self.host.build.items() if v not in (None, [], "")}
+            out["run"] = self.host.run.as_dict() if self.host.run else {"status": "not run"}
         return out
 
     @property
@@ -57,6 +70,10 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
     if ev.report.findings and not run_all:
         return ev
     ev.compile = compile_for(sketch_dir, inp.board, workdir / "build")
+    if ev.report.runtime == "tflm" and not inp.board.is_avr:
+        from .host_run import run_on_host
+
+        ev.host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None)
     if ev.compile.status != "passed" or budget_problems(ev.compile):
         if ev.compile.status == "not compiled":
             ev.sim = SimVerdict("not simulated", "not simulated: the sketch was not compiled")

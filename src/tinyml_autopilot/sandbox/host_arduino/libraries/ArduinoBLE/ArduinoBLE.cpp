@@ -1,0 +1,2 @@
+#include "ArduinoBLE.h"
+BLELocalDevice BLE;

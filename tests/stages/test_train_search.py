@@ -1,0 +1,122 @@
+"""The train stage's model search: the budget prunes candidates before training, every trial is recorded,
+the report shows the trade-off. Real optuna and TensorFlow in the sandbox, tiny bounds."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tinyml_autopilot.errors import UserError
+from tinyml_autopilot.llm import get_model
+from tinyml_autopilot.report import build_report
+from tinyml_autopilot.runs import Run
+from tinyml_autopilot.stages import train
+from tinyml_autopilot.stages.base import StageContext
+from tinyml_autopilot.stages.train_budget import model_budget
+from tinyml_autopilot.stages.train_data import load_processed
+from tinyml_autopilot.stages.train_fixtures import write_data_run, write_fixture
+from tinyml_autopilot.stages.train_search import best_trials, search_settings
+
+CLI = Path(sys.executable).with_name("tinyml-autopilot")
+
+
+def test_latency_limit_becomes_a_mac_budget():
+    uno, nano = model_budget("uno", latency_ms=10), model_budget("nano33ble", latency_ms=10)
+    assert uno.clock_hz == 16_000_000 and nano.clock_hz == 64_000_000
+    assert uno.max_macs == int(0.01 * 16_000_000 / uno.cycles_per_mac) and nano.max_macs > 10 * uno.max_macs
+    assert uno.latency_of(uno.max_macs) == pytest.approx(10, rel=1e-3)
+    assert model_budget("uno").max_macs is None and model_budget("uno").as_dict()["max_macs"] is None
+    with pytest.raises(UserError, match="--latency-ms 0"):
+        model_budget("uno", latency_ms=0)
+    assert search_settings(None, None, 60)["trials"] == 30 and search_settings(4, 9, 10)["epochs"] == 10
+    assert [search_settings(None, None, 60, n)["trials"] for n in (5, 9, 30, 66, 500)] == [3, 3, 10, 22, 30]
+    assert search_settings(7, None, 60, 9)["trials"] == 7
+    for bad in ({"trials": 0}, {"search_time": -1}):
+        with pytest.raises(UserError):
+            search_settings(bad.get("trials"), bad.get("search_time"), 60)
+
+
+def test_bad_search_bounds_are_one_line_exit_2(tmp_path):
+    data = write_data_run("tabular", tmp_path / "data")
+    for flag, value, want in (("--trials", "0", "error: --trials 0: give at least 1"),
+                              ("--search-time", "0", "error: --search-time 0.0: give a positive number"),
+                              ("--latency-ms", "-2", "error: --latency-ms -2.0: give a positive number")):
+        proc = subprocess.run([str(CLI), "train", "--data", str(data), flag, value, "--llm", "offline", "--out",
+                               str(tmp_path / "runs")], capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stderr.startswith(want), proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_a_model_over_the_latency_limit_is_a_finding(tmp_path):
+    processed = load_processed(write_fixture("tabular", tmp_path / "processed"))
+    budget = model_budget("uno", latency_ms=1)
+    evaluation = {"loads": True, "input_shape": [13], "output_shape": [3], "params": 100, "activation_bytes": 20,
+                  "macs": budget.max_macs + 1}
+    found = train.train_findings(evaluation, None, processed, budget, scores=False)
+    assert [f.check for f in found] == ["latency"] and "over --latency-ms 1" in found[0].message
+    assert train.train_findings({**evaluation, "macs": budget.max_macs}, None, processed, budget, scores=False) == []
+
+
+@pytest.mark.slow
+def test_search_prunes_over_budget_candidates_records_trials_and_reports_the_trade_off(offline_settings, tmp_path):
+    data = write_data_run("timeseries", tmp_path / "data")
+    settings = offline_settings.model_copy(update={"board": "uno"})
+    ctx = StageContext(settings, get_model(settings), Run.create(settings.out, "train"), Console(stderr=True))
+    # 15 ms on an Uno leaves ~2,200 multiply-accumulates: the strided CNN tried first (15,136) cannot run in time
+    result = train.run(ctx, data=data, flash_kb=6, latency_ms=15, epochs=15, trials=3, search_time=40)
+    assert result.ok, result.message
+    report = json.loads((result.run_dir / "artifacts" / "train_report.json").read_text())
+    budget = model_budget("uno", flash_kb=6, latency_ms=15)
+    search, trials = report["search"], report["search"]["trials"]
+    assert report["budget"]["max_macs"] == budget.max_macs
+    pruned = [t for t in trials if t["state"] == "pruned" and t["pruned_by"].startswith("budget")]
+    assert trials[0]["settings"]["family"] == "cnn" and trials[0] in pruned and "macs 15136 >" in trials[0]["pruned_by"]
+    assert search["pruned_by_budget"] == len(pruned) >= 1
+    done = [t for t in trials if t["state"] == "complete"]
+    assert 1 <= len(done) <= 3 and search["trained"] == len(done)
+    for t in done:  # every trained candidate fits, with its figures recorded
+        assert t["params"] <= budget.max_params and t["macs"] <= budget.max_macs
+        assert t["activation_bytes"] <= budget.max_activation_bytes and 0 < t["val_accuracy"] <= 1
+        assert t["latency_ms"] == pytest.approx(budget.latency_of(t["macs"]))
+    chosen = next(t for t in trials if t["number"] == search["chosen_trial"])
+    assert chosen == best_trials(trials, 1)[0] and report["params"] == chosen["params"]
+    assert report["macs"] == chosen["macs"] and report["latency_ms"] <= 15
+    assert result.figures["trials"] == len(done) and result.figures["latency_ms"] == report["latency_ms"]
+    assert (result.run_dir / "artifacts" / "search_tradeoff.png").read_bytes().startswith(b"\x89PNG")
+    html = build_report(result.run_dir).read_text()
+    assert "Model search" in html and "chosen" in html and f"{len(pruned)} over the board" in html
+    images = re.findall(r'<b>Model search: val accuracy[^<]*</b></figcaption><img src="data:image/png;base64,([^"]+)"',
+                        html)
+    assert len(images) == 1 and base64.b64decode(images[0]).startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path):
+    """The built-in search script on its own: 2 epochs per trial, then the winner gets the full 4."""
+    from tinyml_autopilot.stages.train_search import config_fields
+
+    processed = load_processed(write_fixture("tabular", tmp_path / "processed"))
+    budget = model_budget("uno")
+    search = {"trials": 1, "time_s": 60.0, "epochs": 2, "patience": 6, "stall": 10}
+    cfg = {"processed_dir": str(processed.dir), "input_shape": processed.input_shape, "n_classes": 3,
+           "labels": processed.labels, "kind": "tabular", "max_params": budget.max_params,
+           "max_activation_bytes": budget.max_activation_bytes, "epochs": 4, "seed": 42,
+           **config_fields(budget, search, processed.input_shape)}
+    (tmp_path / "train_config.json").write_text(json.dumps(cfg))
+    proc = subprocess.run([sys.executable, str(train.packaged_script("train_template.py"))], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    history = json.loads((tmp_path / "history.json").read_text())
+    trials = json.loads((tmp_path / "trials.json").read_text())
+    assert metrics["chosen_trial"] == 0 and trials[0]["settings"]["family"] == "mlp" and trials[0]["epochs"] == 2
+    assert metrics["retrained"] is True and (tmp_path / "model.keras").is_file()
+    # the retrained model is kept only when it does at least as well on val as the 2-epoch one
+    assert len(history["loss"]) == (4 if metrics["kept"] == "retrained" else 2)
