@@ -172,3 +172,19 @@ def test_llm_sketch_with_a_host_compile_error_then_swapped_labels_is_repaired(sc
     assert f"activity.ino:{line}: error:" in server.requests[2]["messages"][-1]["content"]
     assert "predictions differ from the host model's" in server.requests[3]["messages"][-1]["content"]
     assert result.figures["verdicts"]["run"] == "passed" and result.figures["run_agreement"] == "200/200"
+
+
+def test_a_host_build_cannot_include_host_files(tmp_path):
+    """The sketch is generated code: an #include of a host file must not reach the build log or a prompt."""
+    ts.needs_library("Harvard_TinyMLx")
+    secret = Path.home() / ".tinyml-host-build-probe"
+    secret.write_text("host-only-text-4711\n")
+    try:
+        text = f'#include "{secret}"\n#include "/etc/shadow"\n' + ts.sketch_text("errorreporter")
+        out = host_verdict(tmp_path, text)
+    finally:
+        secret.unlink()
+    assert out.build["status"] == "failed"
+    log = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*.log"))
+    assert "host-only-text-4711" not in log + json.dumps(out.build) and "root:" not in log + json.dumps(out.build)
+    assert "No such file or directory" in log

@@ -44,9 +44,11 @@ def seed(source: Path, dest_fd: int, skip: tuple[str, ...] = (), rel: Path = Pat
         elif entry.is_file(follow_symlinks=False):
             seeded.append(rel / entry.name)
             src = os.open(entry.path, _READ)
+            # a program built in an earlier step keeps its execute bits (never set-id ones)
+            mode = stat.S_IMODE(os.fstat(src).st_mode) & 0o755 | 0o600
             try:
                 _copy_fd(src, os.open(entry.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
-                                      0o644, dir_fd=dest_fd))
+                                      mode, dir_fd=dest_fd))
             finally:
                 os.close(src)
     return seeded

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .arduino import run_process
+from .arduino import run_process, run_sandboxed
 from .libraries import Library
 
 HOST_ARDUINO = Path(__file__).parent / "host_arduino"
@@ -229,7 +229,9 @@ def build_sketch(sketch_dir: Path, lib: Library, workdir: Path, target: str = "h
     cmd = [t["cxx"], *t["flags"], *CXX_FLAGS[:-1], *DEFINES, f"-I{sketch_dir}", *_includes(lib),
            *(str(s) for s in sources), *extra_link, f"-Wl,--wrap={ALLOCATE_TENSORS}",
            *(str(a) for a in libs), "-lm", "-o", str(exe)]
-    proc = run_process(cmd, SKETCH_TIMEOUT_S, cwd=sketch_dir)
+    # the sketch is generated code: its compiler sees only the sources, the libraries and the cache
+    proc = run_sandboxed(cmd, SKETCH_TIMEOUT_S, workdir,
+                         readable=[sketch_dir, lib.path, HOST_ARDUINO, *(Path(a).parent for a in libs)])
     log = " ".join(cmd) + "\n" + proc.stdout + proc.stderr
     (workdir / "build.log").write_text(log)
     if proc.returncode == 0 and exe.is_file():
