@@ -77,12 +77,14 @@ def test_api_keys_are_not_in_the_environment(tmp_path, monkeypatch):
 def test_writes_outside_its_folder_fail(tmp_path):
     outside = tmp_path / "outside.txt"
     escapes = ["/etc/tinyml-escape", "/var/tmp/tinyml-escape", str(Path.cwd() / "tinyml-escape")]
+    # a checkout under /tmp: its path lies in the sandbox's own, thrown-away /tmp, so the write may succeed there
+    refused = escapes if not Path.cwd().is_relative_to("/tmp") else escapes[:2]
     code = "open('inside.txt', 'w').write('ok')\n" + f"open({str(outside)!r}, 'w').write('escaped')\n"
     for target in escapes:
         code += f"try:\n    open({target!r}, 'w')\nexcept OSError as e:\n    print('refused', e)\n"
     result = _run(tmp_path, code)
     assert isolation() == "bubblewrap"
-    assert result.ok and result.stdout.count("refused") == len(escapes)
+    assert result.ok and result.stdout.count("refused") >= len(refused)
     assert all(("Read-only" in line or "No such file" in line) for line in result.stdout.splitlines())
     assert not outside.exists()  # /tmp inside the sandbox is its own, thrown away
     assert not any(Path(t).exists() for t in escapes)
