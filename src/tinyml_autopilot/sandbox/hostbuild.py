@@ -26,6 +26,9 @@ HOST_ARDUINO = Path(__file__).parent / "host_arduino"
 CORE = HOST_ARDUINO / "core"
 STANDINS = HOST_ARDUINO / "standins"
 REPLAY = HOST_ARDUINO / "libraries"
+MBED = HOST_ARDUINO / "mbed"
+# Libraries written for one board only: what that board's core gives them (its define, its pin names).
+BOARD_FLAGS = {"Arduino_TensorFlowLite": ["-DARDUINO_ARDUINO_NANO33BLE", "-include", "tinyml_mbed_pins.h"]}
 EXCLUDE = re.compile(r"(^|/)(examples|cortex-m4|testing|benchmarks)/|OV767X|utility/ov7670|i2s_nrf52840|wm8960|"
                      r"test_over_serial")
 DEFINES = ["-DARDUINO=10819", "-DARDUINO_ARCH_MBED", "-DTF_LITE_STATIC_MEMORY", "-DNDEBUG"]
@@ -85,7 +88,8 @@ def _includes(lib: Library | None) -> list[str]:
     dirs = [CORE, STANDINS] + sorted(p for p in REPLAY.iterdir() if p.is_dir())
     if lib is not None:
         dirs.insert(0, lib.src)
-    return [f"-I{d}" for d in dirs]
+    flags = BOARD_FLAGS.get(lib.name, []) if lib is not None else []
+    return [f"-I{d}" for d in dirs] + ([f"-I{MBED}", *flags] if flags else [])
 
 
 class BuildError(RuntimeError):
@@ -147,8 +151,10 @@ def _library_key(lib: Library, target: str) -> tuple[str, str]:
     """The library's objects depend on its sources (name, version, place), the compiler, the flags and the
     headers of our core it includes (not on the core's code, which is linked separately)."""
     t = TARGETS[target]
+    board = [" ".join(BOARD_FLAGS[lib.name]), _tree_digest(MBED)] if lib.name in BOARD_FLAGS else []
     key = _digest(lib.name, lib.version, str(lib.path), compiler_version(t["cxx"]),
-                  " ".join(t["flags"] + CXX_FLAGS + DEFINES), _tree_digest(CORE, "*.h"), _tree_digest(STANDINS, "*.h"))
+                  " ".join(t["flags"] + CXX_FLAGS + DEFINES), _tree_digest(CORE, "*.h"), _tree_digest(STANDINS, "*.h"),
+                  *board)
     return key, re.sub(r"[^\w.-]", "_", f"{lib.name}-{lib.version}")
 
 
