@@ -147,6 +147,8 @@ def test_check_several_sketches_writes_one_table(tmp_path):
     rows = {r["sketch"]: r for r in json.loads((Path(result["run_dir"]) / "check_table.json").read_text())}
     assert rows["good"]["run"] == "passed" and rows["good"]["agree"] == 3 and rows["good"]["readings"] == 3
     assert rows["swapped"]["run"] == "failed" and rows["swapped"]["run_reason"] == "predictions differ"
+    assert rows["good"]["m4_run"] == "passed" and rows["good"]["m4_instructions_per_inference"] > 0
+    assert rows["swapped"]["m4_run"] == "not run" and rows["swapped"]["m4_reason"] == "host run"
     assert (Path(result["run_dir"]) / "check_table.csv").read_text().startswith("sketch,findings,")
 
 
@@ -172,3 +174,4 @@ def test_llm_sketch_with_a_host_compile_error_then_swapped_labels_is_repaired(sc
     assert f"activity.ino:{line}: error:" in server.requests[2]["messages"][-1]["content"]
     assert "predictions differ from the host model's" in server.requests[3]["messages"][-1]["content"]
     assert result.figures["verdicts"]["run"] == "passed" and result.figures["run_agreement"] == "200/200"
+    assert result.figures["verdicts"]["m4_run"] == "passed" and result.figures["m4"]["flash_bytes"] > 0

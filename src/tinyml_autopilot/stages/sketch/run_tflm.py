@@ -36,6 +36,9 @@ class RunVerdict:
     library: str = ""
     duration_s: float | None = None
     arena_used_bytes: int | None = None
+    flash_bytes: int | None = None  # Cortex-M4 build (arm-none-eabi-size): text + data
+    ram_bytes: int | None = None  # data + bss
+    instructions_per_inference: int | None = None  # median over the run's Invoke() calls (QEMU -icount)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "", [])}
