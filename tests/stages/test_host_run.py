@@ -73,11 +73,19 @@ def test_without_a_library_the_verdict_is_not_run_never_passed(tmp_path):
         "Chirale_TensorFlowLite, or set libraries)")
 
 
+# library, API era of the sketch, board: TFLM 2.4's ErrorReporter API and the current one
+CORRECT = [("Harvard_TinyMLx", "errorreporter", "nano33ble_tinymlx"),
+           ("Chirale_TensorFlowLite", "current", "nano33ble"),
+           ("Arduino_TensorFlowLite", "current", "nano33ble")]
+
+
 @pytest.mark.slow
-def test_a_correct_errorreporter_sketch_agrees_with_the_host_model(tmp_path):
-    ts.needs_library("Harvard_TinyMLx")
-    out = host_verdict(tmp_path, ts.sketch_text("errorreporter"))
+@pytest.mark.parametrize(("library", "era", "board"), CORRECT)
+def test_a_correct_sketch_agrees_with_the_host_model(tmp_path, library, era, board):
+    ts.needs_library(library)
+    out = host_verdict(tmp_path, ts.sketch_text(era, library=library if era == "current" else None), board=board)
     assert out.build["status"] == "passed", out.build
+    assert out.build["library"].startswith(library + " ")
     run = out.run
     assert run.status == "passed", run.message
     assert run.predictions == run.readings == run.agree == 200
@@ -90,14 +98,6 @@ def test_per_channel_fully_connected_weights_are_named_when_outputs_differ(tmp_p
     out = host_verdict(tmp_path, ts.sketch_text("errorreporter"), run=ts.per_channel_run())  # TF's default conversion
     assert out.run.status == "failed" and out.run.reason == "predictions differ"
     assert "per-channel FULLY_CONNECTED weights" in out.run.message and out.run.agree < out.run.predictions
-
-
-@pytest.mark.slow
-def test_a_correct_current_api_sketch_agrees_on_chirale(tmp_path):
-    ts.needs_library("Chirale_TensorFlowLite")
-    out = host_verdict(tmp_path, ts.sketch_text("current", library="Chirale_TensorFlowLite"), board="nano33ble")
-    assert out.run.status == "passed", (out.build, out.run.message)
-    assert out.run.agree == out.run.readings == 200
 
 
 EXPECTED = {
@@ -147,6 +147,8 @@ def test_check_several_sketches_writes_one_table(tmp_path):
     rows = {r["sketch"]: r for r in json.loads((Path(result["run_dir"]) / "check_table.json").read_text())}
     assert rows["good"]["run"] == "passed" and rows["good"]["agree"] == 3 and rows["good"]["readings"] == 3
     assert rows["swapped"]["run"] == "failed" and rows["swapped"]["run_reason"] == "predictions differ"
+    assert rows["good"]["m4_run"] == "passed" and rows["good"]["m4_instructions_per_inference"] > 0
+    assert rows["swapped"]["m4_run"] == "not run" and rows["swapped"]["m4_reason"] == "host run"
     assert (Path(result["run_dir"]) / "check_table.csv").read_text().startswith("sketch,findings,")
 
 
@@ -172,6 +174,7 @@ def test_llm_sketch_with_a_host_compile_error_then_swapped_labels_is_repaired(sc
     assert f"activity.ino:{line}: error:" in server.requests[2]["messages"][-1]["content"]
     assert "predictions differ from the host model's" in server.requests[3]["messages"][-1]["content"]
     assert result.figures["verdicts"]["run"] == "passed" and result.figures["run_agreement"] == "200/200"
+    assert result.figures["verdicts"]["m4_run"] == "passed" and result.figures["m4"]["flash_bytes"] > 0
 
 
 def test_a_host_build_cannot_include_host_files(tmp_path):

@@ -26,6 +26,10 @@ HOST_ARDUINO = Path(__file__).parent / "host_arduino"
 CORE = HOST_ARDUINO / "core"
 STANDINS = HOST_ARDUINO / "standins"
 REPLAY = HOST_ARDUINO / "libraries"
+MBED = HOST_ARDUINO / "mbed"
+ARM_STANDINS = HOST_ARDUINO / "arm"  # searched before STANDINS on Cortex-M4
+# Libraries written for one board only: what that board's core gives them (its define, its pin names).
+BOARD_FLAGS = {"Arduino_TensorFlowLite": ["-DARDUINO_ARDUINO_NANO33BLE", "-include", "tinyml_mbed_pins.h"]}
 EXCLUDE = re.compile(r"(^|/)(examples|cortex-m4|testing|benchmarks)/|OV767X|utility/ov7670|i2s_nrf52840|wm8960|"
                      r"test_over_serial")
 DEFINES = ["-DARDUINO=10819", "-DARDUINO_ARCH_MBED", "-DTF_LITE_STATIC_MEMORY", "-DNDEBUG"]
@@ -41,6 +45,11 @@ BUILD_JOBS = 2
 LIBRARY_TIMEOUT_S = 3600
 SKETCH_TIMEOUT_S = 300
 ALLOCATE_TENSORS = "_ZN6tflite16MicroInterpreter15AllocateTensorsEv"  # wrapped by host_arduino/probe
+INVOKE = "_ZN6tflite16MicroInterpreter6InvokeEv"  # wrapped on Cortex-M4 to count instructions
+ARM_SUPPORT = Path(__file__).parent / "arm_support"
+# Cortex-M4 under QEMU: our start-up code and linker script, newlib's semihosting (files, argv, exit code).
+M4_LINK = ["--specs=rdimon.specs", "-T", str(ARM_SUPPORT / "board.ld"), "-Wl,--gc-sections",
+           "-x", "c", str(ARM_SUPPORT / "startup.c"), "-x", "none", f"-Wl,--wrap={INVOKE}"]
 _DIAG = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<msg>.*)$", re.M)
 
 
@@ -81,11 +90,13 @@ def library_sources(lib: Library) -> list[Path]:
                   and not EXCLUDE.search(str(p.relative_to(src))))
 
 
-def _includes(lib: Library | None) -> list[str]:
-    dirs = [CORE, STANDINS] + sorted(p for p in REPLAY.iterdir() if p.is_dir())
+def _includes(lib: Library | None, target: str = "host32") -> list[str]:
+    dirs = [CORE, *([ARM_STANDINS] if target == "m4" else []), STANDINS] + sorted(p for p in REPLAY.iterdir()
+                                                                               if p.is_dir())
     if lib is not None:
         dirs.insert(0, lib.src)
-    return [f"-I{d}" for d in dirs]
+    flags = BOARD_FLAGS.get(lib.name, []) if lib is not None else []
+    return [f"-I{d}" for d in dirs] + ([f"-I{MBED}", *flags] if flags else [])
 
 
 class BuildError(RuntimeError):
@@ -147,15 +158,18 @@ def _library_key(lib: Library, target: str) -> tuple[str, str]:
     """The library's objects depend on its sources (name, version, place), the compiler, the flags and the
     headers of our core it includes (not on the core's code, which is linked separately)."""
     t = TARGETS[target]
+    board = [" ".join(BOARD_FLAGS[lib.name]), _tree_digest(MBED)] if lib.name in BOARD_FLAGS else []
+    board += [_tree_digest(ARM_STANDINS)] if target == "m4" else []
     key = _digest(lib.name, lib.version, str(lib.path), compiler_version(t["cxx"]),
-                  " ".join(t["flags"] + CXX_FLAGS + DEFINES), _tree_digest(CORE, "*.h"), _tree_digest(STANDINS, "*.h"))
+                  " ".join(t["flags"] + CXX_FLAGS + DEFINES), _tree_digest(CORE, "*.h"), _tree_digest(STANDINS, "*.h"),
+                  *board)
     return key, re.sub(r"[^\w.-]", "_", f"{lib.name}-{lib.version}")
 
 
 def library_archive(lib: Library, target: str) -> Path:
     """The TFLM library compiled for `target`, from the cache or built now (minutes, once)."""
     key, safe = _library_key(lib, target)
-    return _cached_archive(safe, key, library_sources(lib), lib.src, target, _includes(lib))
+    return _cached_archive(safe, key, library_sources(lib), lib.src, target, _includes(lib, target))
 
 
 def is_cached(lib: Library, target: str) -> bool:
@@ -166,10 +180,10 @@ def is_cached(lib: Library, target: str) -> bool:
 def core_archive(target: str, lib: Library) -> Path:
     """Our Arduino core and replay libraries for `target` (seconds; cached like the library)."""
     t = TARGETS[target]
-    sources = sorted(p for p in HOST_ARDUINO.rglob("*.cpp") if target == "host32" or p.name != "host_core.cpp")
+    sources = sorted(HOST_ARDUINO.rglob("*.cpp"))  # on Cortex-M4 newlib's semihosting gives main() its files
     key = _digest(compiler_version(t["cxx"]), " ".join(t["flags"] + CXX_FLAGS + DEFINES), _tree_digest(HOST_ARDUINO),
                   lib.name, lib.version)
-    return _cached_archive("core", key, sources, HOST_ARDUINO, target, _includes(lib))
+    return _cached_archive("core", key, sources, HOST_ARDUINO, target, _includes(lib, target))
 
 
 @dataclass
@@ -226,8 +240,9 @@ def build_sketch(sketch_dir: Path, lib: Library, workdir: Path, target: str = "h
     cpp.write_text(ino_to_cpp((sketch_dir / f"{name}.ino").read_text(errors="replace"), name))
     sources = [cpp] + sorted(p for p in sketch_dir.iterdir() if p.suffix in (".cpp", ".c", ".cc"))
     exe = workdir / (f"{name}.elf" if target == "m4" else name)
-    cmd = [t["cxx"], *t["flags"], *CXX_FLAGS[:-1], *DEFINES, f"-I{sketch_dir}", *_includes(lib),
-           *(str(s) for s in sources), *extra_link, f"-Wl,--wrap={ALLOCATE_TENSORS}",
+    cmd = [t["cxx"], *t["flags"], *CXX_FLAGS[:-1], *DEFINES, f"-I{sketch_dir}", *_includes(lib, target),
+           *(str(s) for s in sources), *(M4_LINK if target == "m4" else []), *extra_link,
+           f"-Wl,--wrap={ALLOCATE_TENSORS}",
            *(str(a) for a in libs), "-lm", "-o", str(exe)]
     # the sketch is generated code: its compiler sees only the sources, the libraries and the cache
     proc = run_sandboxed(cmd, SKETCH_TIMEOUT_S, workdir,

@@ -130,7 +130,8 @@ def _keep_logs(ctx: StageContext, workdir: Path) -> None:
     for rel, dest in (("build/compile.log", "logs/compile.log"), ("test_build/build/compile.log",
                                                                   "logs/test_build_compile.log"),
                       ("simulation.log", "logs/simulation.log"), ("host_build/build.log", "logs/host_build.log"),
-                      ("host_run.log", "logs/host_run.log")):
+                      ("host_run.log", "logs/host_run.log"), ("m4_build/build.log", "logs/m4_build.log"),
+                      ("m4_run.log", "logs/m4_run.log")):
         if (workdir / rel).is_file():
             ctx.run.write_text(dest, (workdir / rel).read_text(errors="replace"))  # write_text redacts
 
@@ -140,7 +141,8 @@ def _message(verdicts: dict[str, Any]) -> str:
     sim = verdicts.get("simulation", {})
     if "run" in verdicts:  # TFLite Micro boards: the host build and run say more than "not simulated"
         sim = {"message": "; ".join(m.splitlines()[0] for m in (verdicts.get("host_build", {}).get("message", ""),
-                                                                 verdicts["run"].get("message", "")) if m)}
+                                                                 verdicts["run"].get("message", ""),
+                                                                 verdicts.get("m4_run", {}).get("message", "")) if m)}
     return f"contract checks passed; {comp.get('message', '')}; {sim.get('message', '')}".strip("; ")
 
 
@@ -159,6 +161,10 @@ def _figures(verdicts: dict[str, Any], attempts: int | None = None) -> dict[str,
         out["verdicts"]["run"] = run.get("status")
         out["run_agreement"] = f"{run.get('agree', 0)}/{run['predictions']}" if run.get("predictions") else None
         out["arena_used_bytes"] = run.get("arena_used_bytes")
+        m4 = verdicts.get("m4_run", {})
+        out["verdicts"]["m4_run"] = m4.get("status")
+        out["m4"] = {k: m4.get(k) for k in ("flash_bytes", "ram_bytes", "arena_used_bytes",
+                                             "instructions_per_inference")} if m4.get("status") == "passed" else None
     if attempts is not None:
         out["attempts"] = attempts
     return out

@@ -13,19 +13,24 @@ from ..base import StageContext, StageResult
 from .inputs import Inputs
 
 COLUMNS = ["sketch", "findings", "static", "compile", "host_build", "host_build_error", "run", "run_reason",
-           "agree", "predictions", "readings", "arena_used_bytes", "library", "first_finding"]
+           "agree", "predictions", "readings", "arena_used_bytes", "m4_run", "m4_reason", "m4_flash_bytes",
+           "m4_ram_bytes", "m4_arena_used_bytes", "m4_instructions_per_inference", "library", "first_finding"]
 
 
 def table_row(name: str, verdicts: dict[str, Any], findings: list) -> dict[str, Any]:
     checks = verdicts.get("checks", {})
-    host, run = verdicts.get("host_build", {}), verdicts.get("run", {})
+    host, run, m4 = verdicts.get("host_build", {}), verdicts.get("run", {}), verdicts.get("m4_run", {})
     return {"sketch": name, "findings": len(findings),
             "static": "failed" if any(v.get("status") == "failed" for v in checks.values()) else "passed",
             "compile": verdicts.get("compile", {}).get("status"), "host_build": host.get("status"),
             "host_build_error": (host.get("errors") or [""])[0] if host.get("status") == "failed" else "",
             "run": run.get("status"), "run_reason": run.get("reason", ""), "agree": run.get("agree"),
             "predictions": run.get("predictions"), "readings": run.get("readings"),
-            "arena_used_bytes": run.get("arena_used_bytes"), "library": run.get("library") or host.get("library"),
+            "arena_used_bytes": run.get("arena_used_bytes"), "m4_run": m4.get("status"),
+            "m4_reason": m4.get("reason", ""), "m4_flash_bytes": m4.get("flash_bytes"),
+            "m4_ram_bytes": m4.get("ram_bytes"), "m4_arena_used_bytes": m4.get("arena_used_bytes"),
+            "m4_instructions_per_inference": m4.get("instructions_per_inference"),
+            "library": run.get("library") or host.get("library"),
             "first_finding": str(findings[0]).splitlines()[0][:200] if findings else ""}
 
 

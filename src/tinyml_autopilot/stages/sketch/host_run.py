@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from ...checks.sketch.libraries import TFLM_LIBRARIES
 from ...secrets import redact
 from .inputs import Inputs
 from .readings import Readings, load_preprocess
-from .run_tflm import RunVerdict, compare_run, run_program, sensor_kind
+from .run_tflm import RunVerdict, compare_run, predictions_by_reading, run_program, sensor_kind
 
 MAX_READINGS = 200
 
@@ -22,6 +23,11 @@ MAX_READINGS = 200
 class HostRun:
     build: dict = field(default_factory=dict)  # status, message, errors, lines, library
     run: RunVerdict | None = None
+    m4: RunVerdict | None = None  # the same sketch on Cortex-M4 under QEMU (stages/sketch/m4_run.py)
+    lib: Any = None  # sandbox.libraries.Library the sketch was built with
+    readings: Readings | None = None  # as fed to the sketch
+    kind: str = ""  # the sensor the readings were replayed through
+    predictions: list[tuple[int, int]] = field(default_factory=list)  # (reading, class) the sketch printed
 
     @property
     def build_failed(self) -> bool:
@@ -69,7 +75,7 @@ def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings
     ino = (sketch_dir / f"{sketch_dir.name}.ino").read_text(errors="replace")
     wanted = sketch_library(ino, inp)
     lib = find(wanted, inp.libraries)
-    out = HostRun()
+    out = HostRun(lib=lib)
     if lib is None:
         msg = not_found_message(wanted, inp.libraries)
         out.build = {"status": "not built", "message": msg.replace("not run", "not built")}
@@ -102,6 +108,8 @@ def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings
     if kind in ("colour", "analog"):  # these sensors give integers: the host model gets the same values
         readings = Readings(np.round(readings.raw), readings.labels, readings.source)
     res, text, events = run_program(build.exe, workdir, readings, kind, inp.features)
+    out.readings, out.kind = readings, kind
+    out.predictions = predictions_by_reading(text, events, inp.facts.labels)
     (workdir / "host_run.log").write_text(redact(text + "\n--- events ---\n" + events))
     pre = load_preprocess(inp.spec_path)
     out.run = compare_run(res, text, events, readings, inp.facts, inp.features, pre, "host32",

@@ -36,6 +36,9 @@ class RunVerdict:
     library: str = ""
     duration_s: float | None = None
     arena_used_bytes: int | None = None
+    flash_bytes: int | None = None  # Cortex-M4 build (arm-none-eabi-size): text + data
+    ram_bytes: int | None = None  # data + bss
+    instructions_per_inference: int | None = None  # median over the run's Invoke() calls (QEMU -icount)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "", [])}
@@ -63,9 +66,12 @@ def write_inputs(workdir: Path, readings: Readings, kind: str, features: Feature
 
 def run_program(exe: Path, workdir: Path, readings: Readings, kind: str, features: FeatureFacts,
                 timeout_s: float | None = None):
-    """Run the built sketch in the sandbox; returns (ExecResult, serial output, events)."""
+    """Run the built sketch in the sandbox; returns (ExecResult, serial output, events). It runs in a folder
+    of its own beside the build's: the sandbox seeds its writable folder with plain (non-executable) copies."""
     from ...sandbox.python import run_command
 
+    workdir = Path(workdir) / "host_run"
+    workdir.mkdir(parents=True, exist_ok=True)
     rec, serial_in = write_inputs(workdir, readings, kind, features)
     out, events = workdir / "serial_out.txt", workdir / "events.txt"
     res = run_command([str(exe), str(out), str(events), str(rec), serial_in], workdir,

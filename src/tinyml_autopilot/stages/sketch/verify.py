@@ -27,6 +27,8 @@ class Evaluation:
             return [Finding("compile", self.host.build["message"], self.host.build.get("lines", []))]
         if self.host.run is not None and self.host.run.status == "failed":
             return [Finding("run", self.host.run.message)]
+        if self.host.m4 is not None and self.host.m4.status == "failed":
+            return [Finding("run", self.host.m4.message)]
         return []
 
     def findings(self) -> list[Finding]:
@@ -52,6 +54,7 @@ class Evaluation:
         if self.host is not None:
             out["host_build"] = {k: v for k, v in self.host.build.items() if v not in (None, [], "")}
             out["run"] = self.host.run.as_dict() if self.host.run else {"status": "not run"}
+            out["m4_run"] = self.host.m4.as_dict() if self.host.m4 else {"status": "not run"}
         return out
 
     @property
@@ -72,8 +75,10 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
     ev.compile = compile_for(sketch_dir, inp.board, workdir / "build")
     if ev.report.runtime == "tflm" and not inp.board.is_avr:
         from .host_run import run_on_host
+        from .m4_run import run_on_m4
 
         ev.host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None)
+        ev.host.m4 = run_on_m4(sketch_dir, inp, workdir, ev.host)
     if ev.compile.status != "passed" or budget_problems(ev.compile):
         if ev.compile.status == "not compiled":
             ev.sim = SimVerdict("not simulated", "not simulated: the sketch was not compiled")
