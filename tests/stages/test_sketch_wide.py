@@ -50,15 +50,10 @@ def build(root: Path, features: int) -> Path:
                                  tf.keras.layers.Dense(3, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=8, batch_size=32, verbose=0)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(100))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
     art, proc = root / "artifacts", root / "processed"
     art.mkdir(parents=True)
     proc.mkdir()
-    (art / "model.tflite").write_bytes(conv.convert())
+    (art / "model.tflite").write_bytes(fm.int8_tflite(model, x, 100, per_tensor=False))
     write_c_array(art / "model.tflite", art)
     np.savez(proc / "test.npz", X=x[:12], y=y[:12])
     names = [f"f{i}" for i in range(features)]

@@ -147,13 +147,8 @@ def per_channel_run() -> Path:
                                  tf.keras.layers.Dense(3, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=30, batch_size=32, verbose=0)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(200))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
     art = root / "artifacts"
-    (art / "model.tflite").write_bytes(conv.convert())
+    (art / "model.tflite").write_bytes(fm.int8_tflite(model, x, 200, per_tensor=False))
     write_c_array(art / "model.tflite", art)
     card = json.loads((art / "model_card.json").read_text())
     card.update(fm._card(art / "model.tflite"))

@@ -26,6 +26,20 @@ def _dataset(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
+def int8_tflite(model, x: np.ndarray, samples: int, per_tensor: bool) -> bytes:
+    """Full-int8 conversion calibrated on the first `samples` rows of `x`; `per_tensor` as the convert stage
+    does for TFLite Micro boards, else TensorFlow's default per-channel FULLY_CONNECTED weights."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(samples))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    conv._experimental_disable_per_channel_quantization_for_dense_layers = per_tensor
+    return conv.convert()
+
+
 @cache
 def convert_run() -> Path:
     """The folder; its layout follows the convert stage's contract."""
@@ -39,13 +53,7 @@ def convert_run() -> Path:
                                  tf.keras.layers.Dense(3, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=30, batch_size=32, verbose=0)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(200))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
-    conv._experimental_disable_per_channel_quantization_for_dense_layers = True  # as the convert stage does
-    data = conv.convert()
+    data = int8_tflite(model, x, 200, per_tensor=True)  # per-tensor FC weights, as the convert stage writes
     art, proc = root / "artifacts", root / "processed"
     art.mkdir()
     proc.mkdir()

@@ -67,7 +67,7 @@ def write_inputs(workdir: Path, readings: Readings, kind: str, features: Feature
 def run_program(exe: Path, workdir: Path, readings: Readings, kind: str, features: FeatureFacts,
                 timeout_s: float | None = None):
     """Run the built sketch in the sandbox; returns (ExecResult, serial output, events). It runs in a folder
-    of its own beside the build's: the sandbox seeds its writable folder with plain (non-executable) copies."""
+    of its own beside the build's, so the program and its build stay read-only to it."""
     from ...sandbox.python import run_command
 
     workdir = Path(workdir) / "host_run"
