@@ -134,6 +134,29 @@ def test_a_python_installed_under_tmp_still_runs(tmp_path):
     assert result.stdout.split()[:2] == ["0", str(venv)], result.stdout + result.stderr
 
 
+def test_a_python_reached_through_a_linked_folder_still_runs(tmp_path):
+    """A checkout whose .venv is a link to a venv elsewhere: its interpreter runs in the sandbox."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "real-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (tmp_path / "checkout").mkdir()
+    (tmp_path / "checkout/.venv").symlink_to(venv)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "s.py").write_text("import sys; print(sys.prefix)")
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from tinyml_autopilot.sandbox.python import run_python\n"
+            "work = Path(sys.argv[1])\n"
+            "r = run_python(work / 's.py', work, timeout_s=30, memory_mb=512)\n"
+            "print(r.returncode, r.stdout.strip(), r.stderr.strip())\n")
+    python = tmp_path / "checkout/.venv/bin/python"
+    result = subprocess.run([str(python), "-c", code, str(work)], capture_output=True, text=True,
+                            env={"PYTHONPATH": ":".join(sys.path[1:])})
+    assert result.stdout.split()[:2] == ["0", str(venv)], result.stdout + result.stderr
+
+
 def test_without_bubblewrap_a_plain_subprocess_keeps_the_limits(tmp_path):
     """On a machine without bwrap (here: bwrap taken off PATH) the same limits hold, with a warning."""
     import subprocess

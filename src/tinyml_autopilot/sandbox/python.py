@@ -88,12 +88,20 @@ def disk_limit_mb(memory_mb: int) -> int:
     return max(MIN_DISK_MB, memory_mb // 4)
 
 
+def _visible_path(python: str) -> str:
+    """The interpreter by its folder's real path: the sandbox shows resolved folders, so a venv
+    reached through a linked folder would not be found there. The file itself stays a link, since
+    a venv's interpreter finds its packages from the path it was started by."""
+    path = Path(python)
+    return str(path.parent.resolve() / path.name) if path.is_absolute() else python
+
+
 def run_python(script: Path, workdir: Path, *, args: list[str] | None = None,
                timeout_s: float = 600, memory_mb: int = 6144,
                readable: list[Path] | None = None, python: str | None = None) -> ExecResult:
     """Run `script` with `workdir` as its only writable folder; never raises for the code's faults."""
     workdir = workdir.resolve()
-    command = [python or sys.executable, "-I", "-u", "-B", str(script), *(args or [])]
+    command = [_visible_path(python or sys.executable), "-I", "-u", "-B", str(script), *(args or [])]
     return run_command(command, workdir, timeout_s=timeout_s, memory_mb=memory_mb,
                        readable=[*(readable or []), Path(script)], python=python)
 
