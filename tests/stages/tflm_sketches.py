@@ -99,6 +99,11 @@ MISTAKES = {
     "crash": ("  TfLiteTensor *input = interpreter->input(0);\n",
               "  TfLiteTensor *input = interpreter->input(0);\n  volatile int8_t *bad = nullptr;\n  bad[0] = 1;\n"),
     "waits for Serial": ("  while (!Serial) {}\n", "  while (!Serial.available()) {}\n"),
+    # fine on x86, a hard fault on Cortex-M4: LDRD/STRD (and VLDR, LDM) need aligned addresses
+    "misaligned double": ("  float raw[4];\n  for (int i = 0; i < 4; i++) raw[i] = analogRead(A0 + i);\n",
+                          "  static uint8_t frame[1 + 4 * sizeof(double)];  // a tag byte, then the readings\n"
+                          "  frame[0] = 0xA5;\n  double *raw = (double *)(frame + 1);\n"
+                          "  for (int i = 0; i < 4; i++) raw[i] = analogRead(A0 + i);\n"),
 }
 
 
