@@ -87,7 +87,8 @@ MISTAKES = {
     "output read as the wrong type": ("output->data.int8[i] > output->data.int8[best]",
                                       "output->data.uint8[i] > output->data.uint8[best]"),
     "halt on a type test": ("    while (true) delay(1000);\n  }\n}\n",  # after AllocateTensors, as sketches do
-                            "    while (true) delay(1000);\n  }\n  if (interpreter->output(0)->type != kTfLiteUInt8) {\n"
+                            "    while (true) delay(1000);\n  }\n"
+                            "  if (interpreter->output(0)->type != kTfLiteUInt8) {\n"
                             "    Serial.println(\"output is not uint8\");\n    while (true) delay(100);\n  }\n}\n"),
     "wrong zero point": ("+ input->params.zero_point;", "+ 0;"),
     "label order swapped": ('{"idle", "walk", "run"}', '{"walk", "idle", "run"}'),
