@@ -27,7 +27,7 @@ void Reset_Handler(void) {
   }
 }
 
-/* Any fault: say which on the semihosting console (QEMU's stdout), then leave QEMU through SYS_EXIT with a
+/* Any fault: say which on the semihosting console, then leave QEMU through SYS_EXIT with a
  * run-time-error reason (exit 1), so a fault is a named verdict instead of a hang. One line:
  *   CRASH HardFault (UsageFault: unaligned access) pc=0x... cfsr=0x... hfsr=0x... [addr=0x...]
  * No library call here: the fault may have come from inside newlib or with a broken heap. */
