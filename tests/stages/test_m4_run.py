@@ -49,3 +49,19 @@ def test_a_correct_sketch_on_cortex_m4_predicts_what_the_host_run_predicted(tmp_
     assert 0 < v.arena_used_bytes <= host.run.arena_used_bytes + 64
     assert 1_000 < v.instructions_per_inference < 10_000_000  # a 4-12-3 int8 MLP
     assert (tmp_path / "work" / "m4_run.log").is_file()
+
+
+@pytest.mark.slow
+def test_a_sketch_that_faults_only_on_cortex_m4_gets_the_crash_verdict_naming_the_hard_fault(tmp_path):
+    """Doubles stored through a pointer into a byte buffer at an odd offset: x86 tolerates it, the M4's STRD
+    faults; the start-up code's fault handler names the fault over semihosting."""
+    ts.needs_library("Harvard_TinyMLx")
+    if missing := tools_missing("m4") + arm_tools_missing():
+        pytest.skip(f"{', '.join(missing)} not installed: no Cortex-M4 builds")
+    host = host_verdict(tmp_path, ts.sketch_text("errorreporter", "misaligned double"))
+    assert host.run.status == "passed", host.run.message
+    v = run_on_m4(tmp_path / "src" / "probe", inputs(), tmp_path / "work", host)
+    assert v.status == "failed" and v.reason == "crash", v.message
+    assert v.message.startswith("Cortex-M4 (QEMU) run: the sketch crashed: hard fault (UsageFault: unaligned "
+                                "access) at pc 0x") and " in loop()" in v.message, v.message
+    assert "CRASH HardFault (UsageFault: unaligned access) pc=0x" in (tmp_path / "work" / "m4_run.log").read_text()

@@ -132,8 +132,9 @@ def test_llm_tflm_sketch_with_missing_op_and_error_reporter_is_repaired(scripted
                         name="activity")
     assert result.ok, result.message
     records = attempt_records(result)
-    assert records[0]["checks"] == ["api", "ops_registered"]
-    assert records[1]["checks"] == ["arena_size"]
+    # with a TFLite Micro library installed the host build and run add their verdicts ("compile", "run")
+    assert {"api", "ops_registered"} <= set(records[0]["checks"]) <= {"api", "ops_registered", "compile", "run"}
+    assert {"arena_size"} <= set(records[1]["checks"]) <= {"arena_size", "run"}
     assert "[ops_registered] the model uses SOFTMAX" in server.requests[2]["messages"][-1]["content"]
     assert "AddFullyConnected(), AddSoftmax()" in server.requests[1]["messages"][-1]["content"]
 

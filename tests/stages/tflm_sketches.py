@@ -86,9 +86,10 @@ MISTAKES = {
     "floats written into int8": ("input->data.int8[i] = (int8_t)constrain(q, -128, 127);", "input->data.f[i] = x;"),
     "output read as the wrong type": ("output->data.int8[i] > output->data.int8[best]",
                                       "output->data.uint8[i] > output->data.uint8[best]"),
-    "halt on a type test": ("  interpreter = &interp;\n",
-                            "  interpreter = &interp;\n  if (interpreter->output(0)->type != kTfLiteUInt8) {\n"
-                            "    Serial.println(\"output is not uint8\");\n    while (true) delay(100);\n  }\n"),
+    "halt on a type test": ("    while (true) delay(1000);\n  }\n}\n",  # after AllocateTensors, as sketches do
+                            "    while (true) delay(1000);\n  }\n"
+                            "  if (interpreter->output(0)->type != kTfLiteUInt8) {\n"
+                            "    Serial.println(\"output is not uint8\");\n    while (true) delay(100);\n  }\n}\n"),
     "wrong zero point": ("+ input->params.zero_point;", "+ 0;"),
     "label order swapped": ('{"idle", "walk", "run"}', '{"walk", "idle", "run"}'),
     "arena too small": ("constexpr int kArena = 4096;", "constexpr int kArena = 256;"),
@@ -99,6 +100,11 @@ MISTAKES = {
     "crash": ("  TfLiteTensor *input = interpreter->input(0);\n",
               "  TfLiteTensor *input = interpreter->input(0);\n  volatile int8_t *bad = nullptr;\n  bad[0] = 1;\n"),
     "waits for Serial": ("  while (!Serial) {}\n", "  while (!Serial.available()) {}\n"),
+    # fine on x86, a hard fault on Cortex-M4: LDRD/STRD (and VLDR, LDM) need aligned addresses
+    "misaligned double": ("  float raw[4];\n  for (int i = 0; i < 4; i++) raw[i] = analogRead(A0 + i);\n",
+                          "  static uint8_t frame[1 + 4 * sizeof(double)];  // a tag byte, then the readings\n"
+                          "  frame[0] = 0xA5;\n  double *raw = (double *)(frame + 1);\n"
+                          "  for (int i = 0; i < 4; i++) raw[i] = analogRead(A0 + i);\n"),
 }
 
 

@@ -178,6 +178,7 @@ def show_summary(run_dir: Path, result: Any) -> None:
         f"({escape(str(board.get('name', 'no board')))})",
         f"compile: {_verdict(f.get('compile'))}, simulation: {_verdict(f.get('simulation'))}"
         + (f" ({escape(str(f['simulation_agreement']))} vectors agree)" if f.get("simulation_agreement") else ""),
+        *([_run_line(f)] if "host_run" in f else []),
         f"LLM ({escape(str(summary.get('llm')))}): {t['llm_calls']} calls, {t['tokens_in']}+{t['tokens_out']} tokens, "
         f"cost {_money(t.get('cost_usd'))}; {t['attempts']} attempts in {t['wall_s']:.1f} s",
     ]
@@ -186,6 +187,18 @@ def show_summary(run_dir: Path, result: Any) -> None:
     colour = "green" if result.ok else "red"
     console.print(f"[{colour}]run: {escape(str(result.status))}[/] {escape(str(result.message))}", highlight=False)
     console.print(f"  run folder: {run_dir}", highlight=False, markup=False)
+
+
+def _run_line(f: dict[str, Any]) -> str:
+    """TFLite Micro boards: the host run's and the Cortex-M4 run's verdicts, named when they failed."""
+    host = _verdict(f.get("host_run")) + (f" ({escape(str(f['host_run_reason']))})" if f.get("host_run_reason") else
+                                          f" ({escape(str(f['run_agreement']))} readings agree)"
+                                          if f.get("run_agreement") else "")
+    m4 = _verdict(f.get("m4_run")) + (f" ({escape(str(f['m4_run_reason']))})" if f.get("m4_run_reason") else "")
+    if f.get("m4_instructions_per_inference") is not None:
+        m4 += (f" (flash {_fmt(f.get('m4_flash_bytes'), ',')} B, RAM {_fmt(f.get('m4_ram_bytes'), ',')} B, "
+               f"{_fmt(f['m4_instructions_per_inference'], ',')} instructions per inference)")
+    return f"host run: {host}, Cortex-M4 run: {m4}"
 
 
 def _memory_line(f: dict[str, Any]) -> str:

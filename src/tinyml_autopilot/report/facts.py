@@ -111,6 +111,13 @@ def key_figures(run_dir: Path, board: Any = None) -> dict[str, Any]:
         "simulation": verdict(simulated, "status"),
         "simulation_agreement": sketch.get("simulation_agreement"),
     }
+    if "run" in verdicts:  # TFLite Micro boards: the sketch built on the host and for Cortex-M4, run on readings
+        host, m4 = verdicts.get("run") or {}, verdicts.get("m4_run") or {}
+        figures |= {"host_run": verdict(host, "status"), "host_run_reason": host.get("reason"),
+                    "run_agreement": sketch.get("run_agreement"), "m4_run": verdict(m4, "status"),
+                    "m4_run_reason": m4.get("reason"),
+                    "m4_flash_bytes": m4.get("flash_bytes"), "m4_ram_bytes": m4.get("ram_bytes"),
+                    "m4_instructions_per_inference": m4.get("instructions_per_inference")}
     if board is not None and board.runtime == "portable-c" and card.get("c_arena_bytes") is not None:
         # what runs on the device is the portable C model: its weights and arena are the figures that count
         figures |= {"tflite_bytes": figures["model_bytes"], "tflm_arena_bytes": figures["arena_bytes"],

@@ -116,7 +116,7 @@ class SketchTask:
         self.last = ev
         (workdir / "verdicts.json").write_text(__import__("json").dumps(ev.verdicts(), indent=2, default=str))
         if ev.report.findings:
-            raise CheckFailed(ev.report.findings)
+            raise CheckFailed(ev.findings())  # on TFLite Micro boards with the run's verdict
         if ev.compile is not None and ev.compile.status == "failed":
             raise ExecutionFailed(ev.compile.message, ev.compile.lines, category="compile")
         return ev

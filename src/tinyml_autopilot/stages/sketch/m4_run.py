@@ -19,7 +19,8 @@ QEMU = ["qemu-system-arm", "-machine", "mps2-an386", "-cpu", "cortex-m4", "-nogr
         "-serial", "none", "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
         "-accel", "tcg,tb-size=64"]
 M4_TIMEOUT_S = 120
-FAULT_EXIT = 1  # arm_support/startup.c's fault handler leaves QEMU with this code
+# arm_support/startup.c's fault handler prints this line on the semihosting console, then exits
+_FAULT = re.compile(r"^CRASH (\w+) \(([^)\n]*)\) pc=0x([0-9a-f]{8})(.*)$", re.M)
 
 
 def no_stand_in(cpu: str) -> str | None:
@@ -63,8 +64,8 @@ def run_on_m4(sketch_dir: Path, inp: Inputs, workdir: Path, host: HostRun) -> Ru
     text = (rundir / "serial_out.txt").read_bytes().decode("utf-8", "replace") \
         if (rundir / "serial_out.txt").is_file() else ""
     events = (rundir / "events.txt").read_text(errors="replace") if (rundir / "events.txt").is_file() else ""
-    if res.returncode == FAULT_EXIT and "END" not in events:
-        events += "\nCRASH HardFault\n"
+    if (fault := _FAULT.search(res.stdout + res.stderr)) and "END" not in events:
+        events += f"\nCRASH {fault_line(fault, build.exe)}\n"
     (workdir / "m4_run.log").write_text(redact(text + "\n--- events ---\n" + events + "\n--- qemu ---\n"
                                                + res.stdout + res.stderr))
     v = compare_run(res, text, events, host.readings, inp.facts, inp.features, load_preprocess(inp.spec_path), "m4",
@@ -90,6 +91,18 @@ def run_on_m4(sketch_dir: Path, inp: Inputs, workdir: Path, host: HostRun) -> Ru
     v.message = (f"Cortex-M4 (QEMU mps2-an386) run: predictions equal the host run's on {len(got)}/{len(got)} "
                  f"readings; " + ", ".join(_figures(v)))
     return v
+
+
+def fault_line(fault: re.Match, elf: Path) -> str:
+    """'hard fault (UsageFault: unaligned access) at pc 0x... in loop()': the function from the ELF's symbols."""
+    from ...sandbox.arduino import run_process
+
+    pc = int(fault.group(3), 16)
+    proc = run_process(["arm-none-eabi-addr2line", "-f", "-C", "-e", str(elf), hex(pc)], 30)
+    func = proc.stdout.splitlines()[0].strip() if proc.returncode == 0 and proc.stdout.strip() else "??"
+    where = f" in {func}" + ("()" if "(" not in func else "") if func != "??" else ""
+    name = "hard fault" if fault.group(1) == "HardFault" else fault.group(1)
+    return f"{name} ({fault.group(2)}) at pc {pc:#x}{where}{fault.group(4).rstrip()}"
 
 
 def _figures(v: RunVerdict) -> list[str]:

@@ -141,9 +141,14 @@ def named_failure(res, text: str, events: str) -> tuple[str, str] | None:
     tail = text[-300:].strip()
     said = f" (last output: {tail!r})" if tail else " (it printed nothing)"
     if "CRASH" in events or (res.returncode is not None and res.returncode in (-11, 139, -6, 134, -7, 135)):
-        sig = re.search(r"CRASH (\w+)", events)
-        return "crash", (f"the sketch crashed ({sig.group(1) if sig else 'signal'}){said}: an out-of-bounds "
-                         "tensor access or a null interpreter/tensor pointer")
+        sig = re.search(r"CRASH ([^\n]+)", events)
+        what = sig.group(1) if sig else "signal"
+        if "unaligned" in what:
+            return "crash", (f"the sketch crashed: {what}{said}: a multi-byte value (float, double, struct) read "
+                             "or written through a pointer cast from a byte buffer at an odd offset; the host "
+                             "tolerates it, Cortex-M faults: memcpy the bytes into a variable instead")
+        return "crash", (f"the sketch crashed ({what}){said}: an out-of-bounds tensor access or a null "
+                         "interpreter/tensor pointer")
     if "ALLOCATE_FAILED" in events:  # from the AllocateTensors wrapper: whatever the sketch did next
         if re.search(r"didn't find op|not registered|unsupported op|failed to get registration", text, re.I):
             return "op not registered", f"an op the model uses is not registered with the op resolver{said}"

@@ -25,10 +25,9 @@ class Evaluation:
             return []
         if self.host.build_failed:
             return [Finding("compile", self.host.build["message"], self.host.build.get("lines", []))]
-        if self.host.run is not None and self.host.run.status == "failed":
-            return [Finding("run", self.host.run.message)]
-        if self.host.m4 is not None and self.host.m4.status == "failed":
-            return [Finding("run", self.host.m4.message)]
+        for run in (self.host.run, self.host.m4):  # the verdict's name first: what the repair prompt leads with
+            if run is not None and run.status == "failed":
+                return [Finding("run", f"run verdict '{run.reason}': {run.message}" if run.reason else run.message)]
         return []
 
     def findings(self) -> list[Finding]:
@@ -70,15 +69,14 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
              run_all: bool = False, no_simulation: str | None = None) -> Evaluation:
     """`no_simulation`: why the compiled sketch is not run (its verdict says so, never "passed")."""
     ev = Evaluation(static_checks(sketch_dir, inp, runtime))
+    tflm = ev.report.runtime == "tflm" and not inp.board.is_avr
     if ev.report.findings and not run_all:
+        if tflm:  # the cached host run is cheap and shows what a rule only suspects: the repair gets both
+            ev.host = _run_tflm(sketch_dir, inp, workdir, no_simulation)
         return ev
     ev.compile = compile_for(sketch_dir, inp.board, workdir / "build")
-    if ev.report.runtime == "tflm" and not inp.board.is_avr:
-        from .host_run import run_on_host
-        from .m4_run import run_on_m4
-
-        ev.host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None)
-        ev.host.m4 = run_on_m4(sketch_dir, inp, workdir, ev.host)
+    if tflm:
+        ev.host = _run_tflm(sketch_dir, inp, workdir, no_simulation)
     if ev.compile.status != "passed" or budget_problems(ev.compile):
         if ev.compile.status == "not compiled":
             ev.sim = SimVerdict("not simulated", "not simulated: the sketch was not compiled")
@@ -89,3 +87,12 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
     ev.sim = simulate(sketch_dir, inp.board, workdir, inp.facts, inp.features, inp.test_vectors(),
                       ev.compile.flash_bytes, markers_required=not run_all)
     return ev
+
+
+def _run_tflm(sketch_dir: Path, inp: Inputs, workdir: Path, no_simulation: str | None):
+    from .host_run import run_on_host
+    from .m4_run import run_on_m4
+
+    host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None)
+    host.m4 = run_on_m4(sketch_dir, inp, workdir, host)
+    return host
