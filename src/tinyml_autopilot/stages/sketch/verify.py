@@ -75,9 +75,10 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
     ev.compile = compile_for(sketch_dir, inp.board, workdir / "build")
     if ev.report.runtime == "tflm" and not inp.board.is_avr:
         from .host_run import run_on_host
-        from .m4_run import run_on_m4
+        from .m4_run import no_stand_in, run_on_m4
 
-        ev.host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None)
+        ev.host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None,
+                              m4_too=no_stand_in(inp.board.cpu) is None)
         ev.host.m4 = run_on_m4(sketch_dir, inp, workdir, ev.host)
     if ev.compile.status != "passed" or budget_problems(ev.compile):
         if ev.compile.status == "not compiled":
