@@ -61,7 +61,8 @@ def cache_root() -> Path:
     return base / "tinyml-autopilot" / "tflm"
 
 
-def pch_root(target: str) -> Path:
+def pch_root(target: str) -> Path | None:
+    """Where precompiled include blocks are kept (None: not used)."""
     return cache_root() / "pch" / target
 
 

@@ -86,12 +86,12 @@ def _evict(root: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def precompiled(root: Path, sketch_dir: Path, ino: str, compile_cmd: list[str], tool_id: str,
+def precompiled(root: Path | None, sketch_dir: Path, ino: str, compile_cmd: list[str], tool_id: str,
                 build) -> tuple[Path, int] | None:
     """(folder holding the precompiled block, .ino lines it replaces), or None: compile the sketch as it is.
     `compile_cmd`: compiler, flags and -I folders (no sources); `build(cmd, workdir)` runs a compile in the
-    sandbox and returns its exit code."""
-    lines, end = include_block(ino, sketch_dir)
+    sandbox and returns its exit code. No `root`: no precompiled header."""
+    lines, end = include_block(ino, sketch_dir) if root is not None else ([], 0)
     if not lines:
         return None
     key = hashlib.sha256("\n".join([tool_id, *compile_cmd, *lines]).encode()).hexdigest()[:16]
