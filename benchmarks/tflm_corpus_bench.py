@@ -68,8 +68,8 @@ def outcome(host) -> tuple[str, str]:
 
 def error_kind(line: str) -> str:
     """A first error without its place and names, so that errors of one kind count together."""
-    line = re.sub(r"^[^:]*:\d+:\s*", "", line.strip())
-    line = re.sub(r"(fatal error: )\S+: No such file", r"\1<header>: No such file", line)
+    line = re.sub(r"^[^:]*:\d+:\s*", "", line.strip()).replace("fatal error: ", "error: ")
+    line = re.sub(r"(error: )\S+: No such file", r"\1<header>: No such file", line)
     return re.sub(r"[‘'][^’']*[’']", "'…'", line)[:110] or "(none recorded)"
 
 
@@ -137,9 +137,17 @@ def print_tables(rows: list[dict[str, str]], compared: bool) -> None:
             for err, n in errors.most_common(8):
                 print(f"{n:>6}  {err}")
     both = Counter((error_kind(r["study_error"]) == error_kind(r["detail"])) for r in rows
-                   if r["study_compiled"] != "True" and r["host_built"] != "True")
+                   if r["study_compiled"] != "True" and r["host_built"] != "True" and r["study_error"].strip())
     if both:
-        print(f"\nboth failed: the same first error (names aside) on {both[True]} of {sum(both.values())}")
+        print(f"\nboth failed, the study's first error recorded: the same first error (names aside) on {both[True]} "
+              f"of {sum(both.values())}")
+        pairs = Counter((error_kind(r["study_error"]), error_kind(r["detail"])) for r in rows
+                        if r["study_compiled"] != "True" and r["host_built"] != "True" and r["study_error"].strip()
+                        and error_kind(r["study_error"]) != error_kind(r["detail"]))
+        for (study, host), n in pairs.most_common(5):
+            print(f"{n:>6}  study: {study}\n        host:  {host}")
+        missing = Counter(m.group(1) for r in rows if (m := re.search(r"error: (\S+): No such file", r["detail"])))
+        print("headers not found here (first error): " + ", ".join(f"{h} {n}" for h, n in missing.most_common(6)))
 
 
 def main() -> int:
