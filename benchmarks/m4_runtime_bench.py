@@ -56,7 +56,8 @@ N_VECTORS = 8
 ADD = {"FULLY_CONNECTED": "AddFullyConnected", "SOFTMAX": "AddSoftmax", "CONV_2D": "AddConv2D",
        "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D", "MAX_POOL_2D": "AddMaxPool2D", "RESHAPE": "AddReshape",
        "AVERAGE_POOL_2D": "AddAveragePool2D", "MEAN": "AddMean", "ADD": "AddAdd", "QUANTIZE": "AddQuantize",
-       "DEQUANTIZE": "AddDequantize", "EXPAND_DIMS": "AddExpandDims", "LOGISTIC": "AddLogistic", "MUL": "AddMul"}
+       "DEQUANTIZE": "AddDequantize", "EXPAND_DIMS": "AddExpandDims", "LOGISTIC": "AddLogistic", "MUL": "AddMul",
+       "PACK": "AddPack", "SHAPE": "AddShape", "STRIDED_SLICE": "AddStridedSlice"}
 HEAD = {"Harvard_TinyMLx": "#include <TensorFlowLite.h>\n#include \"tensorflow/lite/micro/micro_error_reporter.h\"\n",
         "Chirale_TensorFlowLite": "#include <Chirale_TensorFlowLite.h>\n"}
 INTERP = {"Harvard_TinyMLx": "static tflite::MicroErrorReporter reporter;\n  static tflite::MicroInterpreter "
@@ -259,6 +260,9 @@ def main() -> int:
         tflite, cm, q = load(name, args.corpus)
         n_out = int(np.prod(cm.output_shape))
         expected = run_host(build_host(cm, work / name / "host"), q, n_out)
+        g = parse_tflite(tflite)
+        per_channel = any(op.opcode == "FULLY_CONNECTED" and g.tensors[op.inputs[1]].scale.size > 1
+                          for op in g.operators)
         rows = [(f"{lib.name} {lib.version}", tflm(lib, tflite, q, n_out, work / name)) for lib in libs]
         rows.append(("portable C (cruntime)", portable_c(cm, q, n_out, work / name)))
         for label, r in rows:
@@ -267,8 +271,9 @@ def main() -> int:
                 bad += 1
                 continue
             same = all(r["outs"].get(i) == row.tolist() for i, row in enumerate(expected))
+            why = " (per-channel FC weights)" if not same and per_channel else ""
             print(f"{name:<12} {label:<30} {r['flash']:>8} {r['ram']:>7} {r['arena']:>8} {r['instructions']:>10}  "
-                  f"{r['total'][0]:>14}/{r['total'][1]:<9}  {'equal' if same else 'DIFFER'}", flush=True)
+                  f"{r['total'][0]:>14}/{r['total'][1]:<9}  {'equal' if same else 'DIFFER'}{why}", flush=True)
         c = rows[-1][1]
         for label, r in rows[:-1]:
             if "error" not in r and "error" not in c:
