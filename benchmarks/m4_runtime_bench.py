@@ -25,6 +25,7 @@ import argparse
 import csv
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -282,6 +283,7 @@ def main() -> int:
                 print(f"{'':<12} C runtime vs {label}: RAM {100 * c['ram'] / r['ram']:.0f}%, instructions "
                       f"{100 * c['instructions'] / r['instructions']:.0f}%, flash {100 * c['flash'] / r['flash']:.0f}%"
                       f"{'' if below else '  (goal missed: not below TFLM on RAM and instructions)'}")
+    shutil.rmtree(work, ignore_errors=True)
     return 1 if bad else 0
 
 
