@@ -15,12 +15,15 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from .arduino import run_process, run_sandboxed
 from .libraries import Library
+from .pch import HEADER as PCH_HEADER
+from .pch import blank_comments, precompiled
 
 HOST_ARDUINO = Path(__file__).parent / "host_arduino"
 CORE = HOST_ARDUINO / "core"
@@ -56,6 +59,11 @@ _DIAG = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error
 def cache_root() -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "tinyml-autopilot" / "tflm"
+
+
+def pch_root(target: str) -> Path | None:
+    """Where precompiled include blocks are kept (None: not used)."""
+    return cache_root() / "pch" / target
 
 
 @cache
@@ -204,8 +212,7 @@ def ino_to_cpp(ino: str, name: str) -> str:
     """What Arduino's build does to an .ino: #include <Arduino.h> and prototypes for its functions,
     placed before the first function definition, with #line directives keeping the sketch's line numbers."""
     depth, first, protos = 0, None, []
-    code = re.sub(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'",
-                  lambda m: re.sub(r"[^\n]", " ", m.group(0)), ino, flags=re.S)
+    code = blank_comments(ino)
     pos = 0
     for m in _FUNC.finditer(code):
         depth += code.count("{", pos, m.start()) - code.count("}", pos, m.start())
@@ -224,9 +231,34 @@ def ino_to_cpp(ino: str, name: str) -> str:
             + f'\n#line {line_of} "{name}.ino"\n{tail}')
 
 
+_STARTED: dict[tuple, Future] = {}
+
+
+def _build_key(sketch_dir: Path, lib: Library, workdir: Path, target: str, extra_link) -> tuple:
+    return str(Path(sketch_dir).resolve()), lib, str(Path(workdir).resolve()), target, tuple(extra_link)
+
+
+def start_build(sketch_dir: Path, lib: Library, workdir: Path, target: str, extra_link: list[str] = ()) -> None:
+    """Start a build in the background (the Cortex-M4 one beside the host's: the machine's other core); the
+    `build_sketch` call with the same arguments returns its result."""
+    key = _build_key(sketch_dir, lib, workdir, target, extra_link)
+    pool = ThreadPoolExecutor(1)
+    _STARTED[key] = pool.submit(build_sketch, sketch_dir, lib, workdir, target, extra_link, False)
+    pool.shutdown(wait=False)  # its thread ends with the build
+
+
+def settle_build(sketch_dir: Path, lib: Library, workdir: Path, target: str, extra_link: list[str] = ()) -> None:
+    """A started build that will not be used: wait for it (nothing it started outlives the step) and drop it."""
+    fut = _STARTED.pop(_build_key(sketch_dir, lib, workdir, target, extra_link), None)
+    if fut is not None:
+        fut.exception()
+
+
 def build_sketch(sketch_dir: Path, lib: Library, workdir: Path, target: str = "host32",
-                 extra_link: list[str] = ()) -> SketchBuild:
+                 extra_link: list[str] = (), started: bool = True) -> SketchBuild:
     """Compile the sketch (and any .cpp/.c beside it) against `lib`, link with the cached library and core."""
+    if started and (fut := _STARTED.pop(_build_key(sketch_dir, lib, workdir, target, extra_link), None)):
+        return fut.result()
     sketch_dir, workdir = Path(sketch_dir).resolve(), Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     name = sketch_dir.name
@@ -237,16 +269,25 @@ def build_sketch(sketch_dir: Path, lib: Library, workdir: Path, target: str = "h
                            + (str(err).strip().splitlines() or ["?"])[-1])
     t = TARGETS[target]
     cpp = workdir / f"{name}.ino.cpp"
-    cpp.write_text(ino_to_cpp((sketch_dir / f"{name}.ino").read_text(errors="replace"), name))
+    ino = (sketch_dir / f"{name}.ino").read_text(errors="replace")
+    flags, includes = [*t["flags"], *CXX_FLAGS[:-1], *DEFINES], _includes(lib, target)
+    base = [t["cxx"], *flags, *includes]
+    readable = [sketch_dir, lib.path, HOST_ARDUINO, *(Path(a).parent for a in libs)]
+    pre = precompiled(pch_root(target), sketch_dir, ino, base, compiler_version(t["cxx"]),
+                      lambda cmd, work: run_sandboxed(cmd, SKETCH_TIMEOUT_S, work, readable[1:3]).returncode)
+    if pre is None:
+        cpp.write_text(ino_to_cpp(ino, name))
+    else:  # the block's lines stay as blank lines, so the sketch's line numbers do not move
+        text = ino_to_cpp("\n" * pre[1] + "\n".join(ino.split("\n")[pre[1]:]), name)
+        cpp.write_text(text.replace("#include <Arduino.h>\n", f'#include "{pre[0] / PCH_HEADER}"\n', 1))
+        readable.append(pre[0])
     sources = [cpp] + sorted(p for p in sketch_dir.iterdir() if p.suffix in (".cpp", ".c", ".cc"))
     exe = workdir / (f"{name}.elf" if target == "m4" else name)
-    cmd = [t["cxx"], *t["flags"], *CXX_FLAGS[:-1], *DEFINES, f"-I{sketch_dir}", *_includes(lib, target),
-           *(str(s) for s in sources), *(M4_LINK if target == "m4" else []), *extra_link,
-           f"-Wl,--wrap={ALLOCATE_TENSORS}",
-           *(str(a) for a in libs), "-lm", "-o", str(exe)]
+    cmd = [t["cxx"], "-Winvalid-pch", *flags, f"-I{sketch_dir}", *includes, *(str(s) for s in sources),
+           *(M4_LINK if target == "m4" else []), *extra_link,
+           f"-Wl,--wrap={ALLOCATE_TENSORS}", *(str(a) for a in libs), "-lm", "-o", str(exe)]
     # the sketch is generated code: its compiler sees only the sources, the libraries and the cache
-    proc = run_sandboxed(cmd, SKETCH_TIMEOUT_S, workdir,
-                         readable=[sketch_dir, lib.path, HOST_ARDUINO, *(Path(a).parent for a in libs)])
+    proc = run_sandboxed(cmd, SKETCH_TIMEOUT_S, workdir, readable=readable)
     log = " ".join(cmd) + "\n" + proc.stdout + proc.stderr
     (workdir / "build.log").write_text(log)
     if proc.returncode == 0 and exe.is_file():

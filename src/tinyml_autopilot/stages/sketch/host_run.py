@@ -66,9 +66,11 @@ def per_channel_fc(tflite: Path) -> bool:
 
 
 def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings | None = None,
-                no_run: str | None = None) -> HostRun:
-    """`no_run`: why the built sketch is not run (its verdict says so, never "passed")."""
-    from ...sandbox.hostbuild import build_sketch, tools_missing
+                no_run: str | None = None, m4_too: bool = False) -> HostRun:
+    """`no_run`: why the built sketch is not run (its verdict says so, never "passed"). `m4_too`: a Cortex-M4
+    run follows a passed host run, so its build (workdir/m4_build) starts now, beside the host build."""
+    from ...sandbox.arm import arm_tools_missing
+    from ...sandbox.hostbuild import settle_build, start_build, tools_missing
     from ...sandbox.libraries import find, not_found_message
 
     sketch_dir, workdir = Path(sketch_dir), Path(workdir).resolve()
@@ -85,6 +87,21 @@ def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings
         msg = f"not run: {', '.join(missing)} not installed (apt-get install g++-multilib)"
         out.build, out.run = {"status": "not built", "message": msg}, RunVerdict("not run", msg, reason="no compiler")
         return out
+    m4_too = m4_too and not no_run and not tools_missing("m4") and not arm_tools_missing()
+    if m4_too:
+        start_build(sketch_dir, lib, workdir / "m4_build", "m4")
+    try:
+        return _build_and_run(sketch_dir, inp, workdir, readings, no_run, out, ino)
+    finally:
+        if m4_too and (out.run is None or out.run.status != "passed"):  # no M4 run follows
+            settle_build(sketch_dir, lib, workdir / "m4_build", "m4")
+
+
+def _build_and_run(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings | None, no_run: str | None,
+                   out: HostRun, ino: str) -> HostRun:
+    from ...sandbox.hostbuild import build_sketch
+
+    lib = out.lib
     build = build_sketch(sketch_dir, lib, workdir / "host_build")
     (workdir / "host_build" / "build.log").write_text(redact(build.log))
     out.build = {"status": "passed" if build.ok else ("not built" if build.library_error else "failed"),

@@ -91,8 +91,9 @@ def evaluate(sketch_dir: Path, inp: Inputs, workdir: Path, runtime: str | None =
 
 def _run_tflm(sketch_dir: Path, inp: Inputs, workdir: Path, no_simulation: str | None):
     from .host_run import run_on_host
-    from .m4_run import run_on_m4
+    from .m4_run import no_stand_in, run_on_m4
 
-    host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None)
+    host = run_on_host(sketch_dir, inp, workdir, no_run=no_simulation if inp.readings is None else None,
+                       m4_too=no_stand_in(inp.board.cpu) is None)
     host.m4 = run_on_m4(sketch_dir, inp, workdir, host)
     return host
