@@ -2,7 +2,8 @@
 
 Run in the sandbox like any generated script: reads train_config.json from the working folder
 (the data, the budget, the search space and bounds), tries 1-D CNNs (plain or depthwise-separable,
-pooled, global-average-pooled or flattened) or MLPs with their training settings, prunes every
+with or without batch norm, folded into the convolutions before saving; pooled, global-average-pooled or
+flattened) or MLPs with their training settings, prunes every
 candidate whose parameters, activations or multiply-accumulates exceed the budget before training
 it, retrains the best one and writes model.keras, history.json, metrics.json and trials.json.
 """
@@ -102,7 +103,9 @@ def folded(model):
             weights.append(layer.get_weights())
             continue
         norm = rest.pop(0)
-        relu = bool(rest) and isinstance(rest[0], L.ReLU) and rest.pop(0) is not None
+        relu = bool(rest) and isinstance(rest[0], L.ReLU)
+        if relu:
+            rest.pop(0)
         gamma, beta, mean, var = (np.asarray(w) for w in norm.get_weights())
         scale = gamma / np.sqrt(var + norm.epsilon)
         kernel = layer.get_weights()[0] * scale
