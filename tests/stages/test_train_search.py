@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,37 @@ def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path)
     assert metrics["retrained"] is True and (tmp_path / "model.keras").is_file()
     # the retrained model is kept only when it does at least as well on val as the 2-epoch one
     assert len(history["loss"]) == (4 if metrics["kept"] == "retrained" else 2)
+
+
+@pytest.mark.slow
+def test_batch_norm_is_folded_into_its_convolutions_before_saving(tmp_path):
+    """The built-in search script trains the fully convolutional network with batch norm; model.keras holds plain
+    convolutions with their ReLU (the script itself checks that the folded model computes the same outputs)."""
+    from tinyml_autopilot.stages.train_search import FIRST_TRIALS, config_fields
+
+    processed = load_processed(write_fixture("timeseries", tmp_path / "processed"))
+    budget = model_budget("nano33ble")
+    network = FIRST_TRIALS["series"][1]
+    assert network["batch_norm"] and network["head"] == "gap"
+    search = {"trials": 1, "time_s": 60.0, "epochs": 12, "patience": 20, "stall": 10}
+    cfg = {"processed_dir": str(processed.dir), "input_shape": processed.input_shape, "n_classes": 3,
+           "labels": processed.labels, "kind": "timeseries", "max_params": budget.max_params,
+           "max_activation_bytes": budget.max_activation_bytes, "epochs": 12, "seed": 42,
+           **config_fields(budget, search, processed.input_shape)}
+    cfg["search"]["first_trials"] = [network]
+    (tmp_path / "train_config.json").write_text(json.dumps(cfg))
+    proc = subprocess.run([sys.executable, str(train.packaged_script("train_template.py"))], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    trials = json.loads((tmp_path / "trials.json").read_text())
+    assert trials[0]["state"] == "complete" and trials[0]["settings"]["batch_norm"] is True
+    with zipfile.ZipFile(tmp_path / "model.keras") as saved:
+        layers = json.loads(saved.read("config.json"))["config"]["layers"]
+    kinds = [layer["class_name"] for layer in layers]
+    assert "BatchNormalization" not in kinds and "ReLU" not in kinds and kinds.count("Conv1D") == 3
+    convs = [layer["config"] for layer in layers if layer["class_name"] == "Conv1D"]
+    assert all(c["activation"] == "relu" and c["use_bias"] for c in convs)
+    assert [c["filters"] for c in convs] == [16, 32, 64] and "GlobalAveragePooling1D" in kinds
+    # the folded network's figures are the ones recorded and budgeted: 3 conv kernels and biases, the softmax layer
+    assert trials[0]["params"] == 7 * 3 * 16 + 16 + 7 * 16 * 32 + 32 + 7 * 32 * 64 + 64 + 64 * 3 + 3
+    assert json.loads((tmp_path / "metrics.json").read_text())["val_accuracy"] >= 0.85

@@ -2,7 +2,8 @@
 
 Run in the sandbox like any generated script: reads train_config.json from the working folder
 (the data, the budget, the search space and bounds), tries 1-D CNNs (plain or depthwise-separable,
-pooled, global-average-pooled or flattened) or MLPs with their training settings, prunes every
+with or without batch norm, folded into the convolutions before saving; pooled, global-average-pooled or
+flattened) or MLPs with their training settings, prunes every
 candidate whose parameters, activations or multiply-accumulates exceed the budget before training
 it, retrains the best one and writes model.keras, history.json, metrics.json and trials.json.
 """
@@ -22,6 +23,7 @@ keras.utils.set_random_seed(cfg["seed"])
 tf.config.experimental.enable_op_determinism()
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 L = keras.layers
+BN_MOMENTUM = 0.9  # Keras's 0.99 lags behind the weights when a small set gives a few steps per epoch
 
 
 def load(split):
@@ -65,20 +67,57 @@ def cnn(trial, shape, n_classes):
         return trial.suggest_categorical(key, space["cnn"][key])
 
     filters, kernel, growth, separable, pool = (pick(k) for k in ("filters", "kernel", "growth", "separable", "pool"))
-    layers = [keras.Input(shape), L.Conv1D(filters, kernel, strides=pick("stride"), padding="same", activation="relu")]
+    norm = pick("batch_norm")
+
+    def conv(width, size, **kw):  # with batch norm: conv, norm, ReLU (folded into one conv before saving)
+        if not norm:
+            return [L.Conv1D(width, size, padding="same", activation="relu", **kw)]
+        return [L.Conv1D(width, size, padding="same", use_bias=False, **kw),
+                L.BatchNormalization(momentum=BN_MOMENTUM), L.ReLU()]
+
+    layers = [keras.Input(shape), *conv(filters, kernel, strides=pick("stride"))]
     for block in range(1, pick("blocks")):
         if pool != "none":
             layers.append(L.MaxPooling1D(2) if pool == "max" else L.AveragePooling1D(2))
         width = filters * growth**block
         if separable:
-            layers += [L.DepthwiseConv1D(kernel, padding="same", activation="relu"),
-                       L.Conv1D(width, 1, activation="relu")]
+            layers += [L.DepthwiseConv1D(kernel, padding="same", activation="relu"), *conv(width, 1)]
         else:
-            layers.append(L.Conv1D(width, kernel, padding="same", activation="relu"))
+            layers += conv(width, kernel)
     layers.append(L.GlobalAveragePooling1D() if pick("head") == "gap" else L.Flatten())
     dense = pick("dense")
     layers += [L.Dense(dense, activation="relu")] if dense else []
     return keras.Sequential([*layers, L.Dense(n_classes, activation="softmax")])
+
+
+def folded(model):
+    """The model with each conv, batch norm, ReLU run as one conv with its ReLU: what int8 conversion and the
+    C runtime see (the same outputs, no MUL/ADD ops)."""
+    if not any(isinstance(layer, L.BatchNormalization) for layer in model.layers):
+        return model
+    layers, weights, rest = [], [], list(model.layers)
+    while rest:
+        layer = rest.pop(0)
+        if not (isinstance(layer, L.Conv1D) and rest and isinstance(rest[0], L.BatchNormalization)):
+            layers.append(layer.__class__.from_config(layer.get_config()))
+            weights.append(layer.get_weights())
+            continue
+        norm = rest.pop(0)
+        relu = bool(rest) and isinstance(rest[0], L.ReLU)
+        if relu:
+            rest.pop(0)
+        gamma, beta, mean, var = (np.asarray(w) for w in norm.get_weights())
+        scale = gamma / np.sqrt(var + norm.epsilon)
+        kernel = layer.get_weights()[0] * scale
+        bias = (layer.get_weights()[1] if layer.use_bias else 0.0) * scale + beta - mean * scale
+        layers.append(L.Conv1D.from_config({**layer.get_config(), "use_bias": True,
+                                            "activation": "relu" if relu else "linear"}))
+        weights.append([kernel, bias.astype("float32")])
+    plain = keras.Sequential([keras.Input(model.input_shape[1:]), *layers])
+    for layer, values in zip(plain.layers, weights, strict=True):
+        layer.set_weights(values)
+    plain.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return plain
 
 
 def mlp(trial, shape, n_classes):
@@ -104,15 +143,29 @@ def augmented(x, y, rng):
     return np.concatenate([x, copy.astype("float32")]), np.concatenate([y, y])
 
 
+class Perfect(keras.callbacks.Callback):
+    """Stop once val accuracy has been perfect for a few epochs: waiting out the patience cannot improve it."""
+
+    def __init__(self, epochs=3):
+        super().__init__()
+        self.epochs, self.run = epochs, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run = self.run + 1 if float(logs["val_accuracy"]) >= 1.0 else 0
+        self.model.stop_training = self.model.stop_training or self.run >= self.epochs
+
+
 class Report(keras.callbacks.Callback):
-    """Each epoch's val accuracy to optuna, which stops trials far behind the others."""
+    """The best val accuracy so far, each epoch, to optuna, which stops trials far behind the others (the best so
+    far: a noisy epoch of a small val split is no reason to stop)."""
 
     def __init__(self, trial):
         super().__init__()
-        self.trial = trial
+        self.trial, self.best = trial, 0.0
 
     def on_epoch_end(self, epoch, logs=None):
-        self.trial.report(float(logs["val_accuracy"]), epoch)
+        self.best = max(self.best, float(logs["val_accuracy"]))
+        self.trial.report(self.best, epoch)
         if self.trial.should_prune():
             self.model.stop_training = True
             self.trial.set_user_attr("pruned_by", f"behind the other trials at epoch {epoch + 1}")
@@ -124,7 +177,7 @@ def fit(trial, epochs, patience):
     series = len(shape) == 2 and shape[0] >= 8
     family = trial.suggest_categorical("family", space["families"]["series" if series else "tabular"])
     model = cnn(trial, shape, n_classes) if family == "cnn" else mlp(trial, shape, n_classes)
-    cost = costs(model)
+    cost = costs(folded(model))
     for key, value in cost.items():
         trial.set_user_attr(key, value)
     if problems := over_budget(cost):
@@ -142,10 +195,16 @@ def fit(trial, epochs, patience):
                if weights == "balanced" else None)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
-    callbacks = [stop] + ([Report(trial)] if hasattr(trial, "report") else [])
+    slower = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, patience // 4))
+    callbacks = [stop, slower, Perfect()] + ([Report(trial)] if hasattr(trial, "report") else [])
     history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch, class_weight=balance,
                         callbacks=callbacks, verbose=0)
-    return model, history, cost
+    plain = folded(model)
+    if plain is not model:  # the folded model must compute what the trained one does
+        gap = float(np.max(np.abs(plain.predict(x_val, verbose=0) - model.predict(x_val, verbose=0))))
+        if gap > 1e-3:
+            raise RuntimeError(f"folding batch norm changed the outputs by up to {gap:.2g}")
+    return plain, history, cost
 
 
 best = {"value": -1.0}
@@ -191,7 +250,7 @@ x_train, y_train = load("train")
 x_val, y_val = load("val")
 sampler = optuna.samplers.TPESampler(seed=cfg["seed"], n_startup_trials=min(8, search["trials"]))
 study = optuna.create_study(direction="maximize", sampler=sampler,
-                            pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=5))
+                            pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=15))
 for first in search.get("first_trials", []):  # known-good starting points, tried before the sampler's picks
     study.enqueue_trial(first, skip_if_exists=True)
 started = time.monotonic()
