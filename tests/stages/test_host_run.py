@@ -191,3 +191,23 @@ def test_a_host_build_cannot_include_host_files(tmp_path):
     log = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*.log"))
     assert "host-only-text-4711" not in log + json.dumps(out.build) and "root:" not in log + json.dumps(out.build)
     assert "No such file or directory" in log
+
+
+def test_a_model_op_the_library_has_no_kernel_for_is_named_before_building(tmp_path):
+    """A Conv1D model lowers to EXPAND_DIMS, which TFLM 2.4 (Harvard_TinyMLx) has no kernel for: no sketch
+    can run it there, and the verdict says so instead of a compile error about AddExpandDims."""
+    from tinyml_autopilot.checks.sketch.facts import load_facts
+    from tinyml_autopilot.cruntime.reference_models import cnn1d
+    from tinyml_autopilot.stages.sketch.host_run import ops_without_kernel
+
+    harvard, chirale = ts.needs_library("Harvard_TinyMLx"), ts.needs_library("Chirale_TensorFlowLite")
+    model = tmp_path / "cnn.tflite"
+    model.write_bytes(cnn1d(epochs=1, n_train=32, n_test=8).tflite)
+    ops = load_facts(model).ops
+    assert ops_without_kernel(ops, harvard) == ["EXPAND_DIMS"] and ops_without_kernel(ops, chirale) == []
+    inp = inputs()
+    inp.facts.ops = ops
+    folder = ts.write_sketch(tmp_path / "src", "probe", ts.sketch_text("errorreporter"))
+    out = run_on_host(folder, inp, tmp_path / "work")
+    assert out.run.reason == "op not in library" and not (tmp_path / "work" / "host_build").exists()
+    assert "needs EXPAND_DIMS, which Harvard_TinyMLx" in out.run.message and "AddExpandDims" in out.run.message

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,16 @@ class Library:
 
     def describe(self) -> str:
         return f"{self.name} {self.version} ({self.path})"
+
+    def resolver_methods(self) -> frozenset[str] | None:
+        """The Add<Op> methods of the library's MicroMutableOpResolver (the kernels a sketch can
+        register), or None when its header is not where TFLM keeps it."""
+        header = self.src / "tensorflow" / "lite" / "micro" / "micro_mutable_op_resolver.h"
+        try:
+            text = header.read_text(errors="replace")
+        except OSError:
+            return None
+        return frozenset(re.findall(r"TfLiteStatus\s+(Add\w+)\s*\(", text))
 
 
 def read_properties(path: Path) -> dict[str, str]:

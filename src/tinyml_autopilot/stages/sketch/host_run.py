@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ...checks.sketch.libraries import TFLM_LIBRARIES
+from ...checks.sketch.libraries import TFLM_LIBRARIES, resolver_method
 from ...secrets import redact
 from .inputs import Inputs
 from .readings import Readings, load_preprocess
@@ -65,6 +65,14 @@ def per_channel_fc(tflite: Path) -> bool:
     return False
 
 
+def ops_without_kernel(ops: list[str], lib: Any) -> list[str]:
+    """The model's builtin ops for which the library's resolver has no Add<Op> method."""
+    methods = lib.resolver_methods()
+    if methods is None:
+        return []
+    return sorted({op for op in ops if op.isupper() and resolver_method(op) not in methods})
+
+
 def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings | None = None,
                 no_run: str | None = None, m4_too: bool = False) -> HostRun:
     """`no_run`: why the built sketch is not run (its verdict says so, never "passed"). `m4_too`: a Cortex-M4
@@ -82,6 +90,14 @@ def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings
         msg = not_found_message(wanted, inp.libraries)
         out.build = {"status": "not built", "message": msg.replace("not run", "not built")}
         out.run = RunVerdict("not run", msg, reason="no library")
+        return out
+    if lacking := ops_without_kernel(inp.facts.ops, lib):
+        msg = (f"not run: the model needs {', '.join(lacking)}, which {lib.name} {lib.version} has no kernel for "
+               f"(no {', '.join(resolver_method(op) for op in lacking)} in its MicroMutableOpResolver): no sketch "
+               f"can run this model with it; use a board entry with a newer TFLite Micro library "
+               f"(Chirale_TensorFlowLite) or a model without {'that op' if len(lacking) == 1 else 'those ops'}")
+        out.build = {"status": "not built", "message": msg.replace("not run", "not built", 1)}
+        out.run = RunVerdict("not run", msg, reason="op not in library", library=lib.name)
         return out
     if missing := tools_missing("host32"):
         msg = f"not run: {', '.join(missing)} not installed (apt-get install g++-multilib)"
