@@ -21,7 +21,7 @@ AVR_MAX_OBJECT = 32767  # avr-gcc's limit on one object
 AVR_PROGMEM_LIMIT = 60 * 1024
 KERNEL_DEPS: dict[str, tuple[str, ...]] = {
     "fc": ("clamp", "round", "mulq", "dot"),
-    "conv": ("clamp", "round", "mulq", "dot"),
+    "conv": ("clamp", "round", "mulq", "dot", "wsum"),
     "dwconv": ("clamp", "round", "mulq"),
     "requant": ("clamp", "round", "mulq"),
     "softmax": ("clamp", "round"),
@@ -29,8 +29,9 @@ KERNEL_DEPS: dict[str, tuple[str, ...]] = {
     "mean": ("clamp", "round", "mulq"),
     "copy": (),
     "dot": (),
+    "wsum": (),
 }
-KERNEL_ORDER = ("clamp", "round", "mulq", "dot", "copy", "requant", "fc", "conv", "dwconv", "pool",
+KERNEL_ORDER = ("clamp", "round", "mulq", "dot", "wsum", "copy", "requant", "fc", "conv", "dwconv", "pool",
                 "mean", "softmax")
 
 

@@ -61,8 +61,10 @@ def _check_int8(c: Ctx, op: Operator, *idx: int) -> None:
             raise UnsupportedOpError(op.opcode, f"{c.t(i).dtype} tensor {c.t(i).name}")
 
 
-def _weights_bias(c: Ctx, op: Operator, channels: int) -> tuple[str, str]:
-    """Constant arrays of the weights and bias; their scales must be per tensor or per channel."""
+def _weights_acc0(c: Ctx, op: Operator, channels: int, in_off: int, axis: int) -> tuple[str, str]:
+    """Constant arrays of the weights and of each output channel's starting accumulator: its bias
+    plus the input offset times the sum of its weights (`axis` is the output-channel axis), so
+    the kernels multiply raw inputs. Weight scales must be per tensor or per channel."""
     w = c.t(op.inputs[1])
     if not w.is_const or w.dtype != "int8" or np.any(w.zero_point != 0):
         raise UnsupportedOpError(op.opcode, "weights must be constant symmetric int8")
@@ -70,15 +72,17 @@ def _weights_bias(c: Ctx, op: Operator, channels: int) -> tuple[str, str]:
         raise UnsupportedOpError(op.opcode, f"{w.scale.size} weight scales for {channels} output "
                                             "channels")
     wname = c.array("int8_t", w.data, "weights")
-    bias = "NULL"
+    data = np.asarray(w.data, np.int64)
+    acc0 = in_off * np.moveaxis(data, axis, 0).reshape(channels, -1).sum(axis=1)
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         b = c.t(op.inputs[2])
         if b.dtype != "int32" or not b.is_const:
             raise UnsupportedOpError(op.opcode, f"{b.dtype} bias")
         if b.size != channels:
             raise UnsupportedOpError(op.opcode, f"{b.size} bias values for {channels} channels")
-        bias = c.array("int32_t", b.data, "bias")
-    return wname, bias
+        acc0 = acc0 + np.asarray(b.data, np.int64).reshape(-1)
+    acc0 = (acc0 + 2**31) % 2**32 - 2**31  # the int32 sum TFLM's accumulator would wrap to
+    return wname, c.array("int32_t", acc0, "acc0")
 
 
 def _mult_arrays(c: Ctx, mults: list[int], shifts: list[int]) -> tuple[str, str]:
@@ -94,7 +98,7 @@ def _fc(c: Ctx, op: Operator) -> str:
     out_depth, in_depth = w.shape
     if in_depth <= 0 or x.size % in_depth:
         raise UnsupportedOpError(op.opcode, f"input of {x.size} values is not rows of {in_depth}")
-    wname, bias = _weights_bias(c, op, out_depth)
+    wname, acc0 = _weights_acc0(c, op, out_depth, -xz, 0)
     per_channel = w.scale.size > 1
     if per_channel:
         mults, shifts = quant.per_channel_multipliers(xs, w.scale, ys, out_depth)
@@ -106,8 +110,8 @@ def _fc(c: Ctx, op: Operator) -> str:
     rows = x.size // in_depth
     if y.size != rows * out_depth:
         raise UnsupportedOpError(op.opcode, f"output of {y.size} values for {rows} rows of {out_depth}")
-    return (f"fc_s8({{in}}, {{out}}, {wname}, {bias}, {mname}, {sname}, {int(per_channel)}, "
-            f"{rows}, {in_depth}, {out_depth}, {-xz}, {yz}, {lo}, {hi});")
+    return (f"fc_s8({{in}}, {{out}}, {wname}, {acc0}, {mname}, {sname}, {int(per_channel)}, "
+            f"{rows}, {in_depth}, {out_depth}, {yz}, {lo}, {hi});")
 
 
 def _nhwc(c: Ctx, op: Operator, i: int) -> tuple[int, int, int]:
@@ -168,9 +172,9 @@ def _conv(c: Ctx, op: Operator) -> str:
     if oc != out_c or in_c % fc or out_c % (in_c // fc):
         raise UnsupportedOpError(op.opcode, f"filter {[oc, kh, kw, fc]} does not match {in_c} "
                                             f"input and {out_c} output channels")
-    wname, bias = _weights_bias(c, op, out_c)
+    wname, acc0 = _weights_acc0(c, op, out_c, f[14], 0)
     g = _geom(c, "conv_geom_t", f[:8] + [fc] + f[8:])
-    return f"conv_s8({{in}}, {{out}}, {wname}, {bias}, {ms}, {g});"
+    return f"conv_s8({{in}}, {{out}}, {wname}, {acc0}, {ms}, {g});"
 
 
 def _dwconv(c: Ctx, op: Operator) -> str:
@@ -179,9 +183,9 @@ def _dwconv(c: Ctx, op: Operator) -> str:
     if oc != f[5] or f[5] % f[2]:
         raise UnsupportedOpError(op.opcode, f"{oc} filter channels for {f[2]} input and {f[5]} "
                                             "output channels")
-    wname, bias = _weights_bias(c, op, oc)
+    wname, acc0 = _weights_acc0(c, op, oc, f[14], 3)
     g = _geom(c, "dw_geom_t", f[:8] + [f[5] // f[2]] + f[8:])
-    return f"dwconv_s8({{in}}, {{out}}, {wname}, {bias}, {ms}, {g});"
+    return f"dwconv_s8({{in}}, {{out}}, {wname}, {acc0}, {ms}, {g});"
 
 
 def _pool(c: Ctx, op: Operator) -> str:

@@ -1,52 +1,79 @@
-/* CONV_2D int8 per-channel (reference_integer_ops::ConvPerChannel), NHWC, batch 1. */
+/* CONV_2D int8 per-channel (reference_integer_ops::ConvPerChannel), NHWC, batch 1. `acc0`
+ * holds each output channel's bias plus input offset times the sum of its weights, so the
+ * inner loops multiply raw inputs; at the padded borders the taps that fall outside give
+ * back offset times their weights (the reference skips them). */
 typedef struct {
   int16_t in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, filt_c;
   int16_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
   int16_t in_off, out_off, act_min, act_max;
 } conv_geom_t;
 
-static void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const int32_t *bias,
+/* Taps of one filter row at a border: the part inside the image, minus offset times the rest. */
+static int32_t conv_border_row(const conv_geom_t *g, const int8_t *in, const int8_t *wr, int iy,
+                               int x0, int cbase) {
+  const int taps = g->k_w * g->filt_c;
+  int32_t acc = 0, pad = 0;
+  int kx;
+  if (iy < 0 || iy >= g->in_h) return -(int32_t)g->in_off * wsum_s8(wr, taps);
+  if (g->dil_w == 1 && g->filt_c == g->in_c) { /* the row's taps are contiguous */
+    const int kx0 = x0 < 0 ? -x0 : 0;
+    const int kx1 = g->k_w < g->in_w - x0 ? g->k_w : g->in_w - x0;
+    if (kx1 <= kx0) return -(int32_t)g->in_off * wsum_s8(wr, taps);
+    acc = dot_s8(wr + kx0 * g->filt_c, in + ((int32_t)iy * g->in_w + x0 + kx0) * g->in_c,
+                 (kx1 - kx0) * g->filt_c);
+    pad = wsum_s8(wr, kx0 * g->filt_c) + wsum_s8(wr + kx1 * g->filt_c, (g->k_w - kx1) * g->filt_c);
+    return acc - (int32_t)g->in_off * pad;
+  }
+  for (kx = 0; kx < g->k_w; ++kx, wr += g->filt_c) {
+    const int ix = x0 + g->dil_w * kx;
+    if (ix < 0 || ix >= g->in_w) {
+      pad += wsum_s8(wr, g->filt_c);
+    } else {
+      acc += dot_s8(wr, in + ((int32_t)iy * g->in_w + ix) * g->in_c + cbase, g->filt_c);
+    }
+  }
+  return acc - (int32_t)g->in_off * pad;
+}
+
+MODEL_KERNEL void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const int32_t *acc0,
                     const int32_t *mult, const int8_t *shift, const conv_geom_t *gp) {
   conv_geom_t g;
   LOAD_CONST(&g, gp, sizeof g);
-  const int groups = g.in_c / g.filt_c;
-  const int per_group = g.out_c / groups;
-  const int16_t in_off = g.in_off;
-  const int row_dot = g.dil_w == 1 && groups == 1;
+  const int per_group = g.out_c / (g.in_c / g.filt_c);
+  const int taps_w = g.k_w * g.filt_c;
+  const int filt = g.k_h * taps_w;
+  const int row_dot = g.dil_w == 1 && g.filt_c == g.in_c; /* a filter row is one dot product */
+  const int32_t row_step = (int32_t)g.dil_h * g.in_w * g.in_c;
   int oy, ox, oc, ky, kx;
   for (oy = 0; oy < g.out_h; ++oy) {
+    const int y0 = oy * g.stride_h - g.pad_h;
+    const int rows_in = y0 >= 0 && y0 + (g.k_h - 1) * g.dil_h < g.in_h;
     for (ox = 0; ox < g.out_w; ++ox) {
-      const int y0 = oy * g.stride_h - g.pad_h;
       const int x0 = ox * g.stride_w - g.pad_w;
-      for (oc = 0; oc < g.out_c; ++oc) {
+      const int inside = rows_in && x0 >= 0 && x0 + (g.k_w - 1) * g.dil_w < g.in_w;
+      const int8_t *wf = w;
+      for (oc = 0; oc < g.out_c; ++oc, wf += filt) {
         const int cbase = (oc / per_group) * g.filt_c;
-        int32_t acc = 0;
-        for (ky = 0; ky < g.k_h; ++ky) {
-          const int iy = y0 + g.dil_h * ky;
-          if (iy < 0 || iy >= g.in_h) continue;
-          if (row_dot) { /* taps of one filter row are contiguous in input and weights */
-            const int kx0 = x0 < 0 ? -x0 : 0;
-            const int kx1 = g.k_w < g.in_w - x0 ? g.k_w : g.in_w - x0;
-            if (kx1 > kx0) {
-              acc += dot_s8(w + ((oc * g.k_h + ky) * g.k_w + kx0) * g.filt_c,
-                            in + (iy * g.in_w + x0 + kx0) * g.in_c, (kx1 - kx0) * g.filt_c,
-                            in_off);
+        int32_t acc = RD32(acc0 + oc);
+        if (inside) {
+          const int8_t *xr = in + ((int32_t)y0 * g.in_w + x0) * g.in_c + cbase;
+          const int8_t *wr = wf;
+          for (ky = 0; ky < g.k_h; ++ky, xr += row_step, wr += taps_w) {
+            if (row_dot) {
+              acc += dot_s8(wr, xr, taps_w);
+            } else {
+              for (kx = 0; kx < g.k_w; ++kx) {
+                acc += dot_s8(wr + kx * g.filt_c, xr + (int32_t)kx * g.dil_w * g.in_c, g.filt_c);
+              }
             }
-            continue;
           }
-          for (kx = 0; kx < g.k_w; ++kx) {
-            const int ix = x0 + g.dil_w * kx;
-            const int8_t *xp;
-            const int8_t *wp;
-            if (ix < 0 || ix >= g.in_w) continue;
-            xp = in + (iy * g.in_w + ix) * g.in_c + cbase;
-            wp = w + ((oc * g.k_h + ky) * g.k_w + kx) * g.filt_c;
-            acc += dot_s8(wp, xp, g.filt_c, in_off);
+        } else {
+          for (ky = 0; ky < g.k_h; ++ky) {
+            acc += conv_border_row(&g, in, wf + ky * taps_w, y0 + g.dil_h * ky, x0, cbase);
           }
         }
-        if (bias) acc += RD32(bias + oc);
         acc = mul_by_qm(acc, RD32(mult + oc), RD8(shift + oc)) + g.out_off;
-        out[(oy * g.out_w + ox) * g.out_c + oc] = clamp_s8(acc, g.act_min, g.act_max);
+        *out++ = clamp_s8(acc, g.act_min, g.act_max);
       }
     }
   }

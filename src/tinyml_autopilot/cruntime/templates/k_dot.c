@@ -1,12 +1,30 @@
-/* Dot product of n constant int8 weights with n offset int8 inputs (a separate function
- * keeps the inner loop in registers on 8-bit cores). */
-#if defined(__GNUC__)
-__attribute__((noinline))
+/* Dot product of n constant int8 weights with n int8 inputs. The input offset is not added
+ * per product: offset * sum(weights) is folded into each channel's constant at generation
+ * time. On 8-bit cores a separate function keeps the inner loop in registers; on cores with
+ * the ACLE 32-bit SIMD instructions (Cortex-M4/M7/M33) four products take two SMLADs. */
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && !defined(MODEL_NO_SIMD32)
+#include <arm_acle.h>
+#define MODEL_SIMD32 1
 #endif
-static int32_t dot_s8(const int8_t *w, const int8_t *x, int n, int16_t offset) {
+#if defined(__AVR__) && defined(__GNUC__)
+__attribute__((noinline)) static int32_t dot_s8(
+#else
+MODEL_KERNEL int32_t dot_s8(
+#endif
+    const int8_t *w, const int8_t *x, int n) {
   int32_t acc = 0;
+#if defined(MODEL_SIMD32)
+  for (; n >= 4; n -= 4, w += 4, x += 4) {
+    uint32_t wa, xa;
+    memcpy(&wa, w, 4);
+    memcpy(&xa, x, 4);
+    /* bytes 0 and 2, then bytes 1 and 3, of both words: the same pairs are multiplied */
+    acc = __smlad(__sxtb16(wa), __sxtb16(xa), acc);
+    acc = __smlad(__sxtb16((wa >> 8) | (wa << 24)), __sxtb16((xa >> 8) | (xa << 24)), acc);
+  }
+#endif
   while (n-- > 0) {
-    acc += MAC16(RD8(w), *x + offset);
+    acc += MAC16(RD8(w), *x);
     ++w;
     ++x;
   }

@@ -4,7 +4,7 @@ typedef struct {
   int16_t act_min, act_max;
 } pool_geom_t;
 
-static void pool_s8(const int8_t *in, int8_t *out, const pool_geom_t *gp, int is_max) {
+MODEL_KERNEL void pool_s8(const int8_t *in, int8_t *out, const pool_geom_t *gp, int is_max) {
   pool_geom_t g;
   LOAD_CONST(&g, gp, sizeof g);
   int oy, ox, c, fy, fx;

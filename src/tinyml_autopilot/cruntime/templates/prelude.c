@@ -17,3 +17,12 @@
 /* int8 weight (|w| <= 128) times offset input (|x + offset| <= 255): the product always fits
  * in 16 bits, so an int multiply is exact and uses the AVR's 8x8 hardware multiplier. */
 #define MAC16(w, xv) ((int32_t)(int16_t)((int16_t)(w) * (int16_t)(xv)))
+
+/* Outside 8-bit cores every call of a layer kernel is compiled on its own, so the compiler sees
+ * that layer's geometry (a constant array) as constants: loop counts, strides and the channel
+ * count are known and the loops unroll. AVR keeps one shared copy for flash. */
+#if defined(__GNUC__) && !defined(__AVR__) && !defined(MODEL_SHARED_KERNELS)
+#define MODEL_KERNEL static inline __attribute__((always_inline))
+#else
+#define MODEL_KERNEL static
+#endif
