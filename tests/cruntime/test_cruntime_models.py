@@ -46,8 +46,9 @@ def test_memory_plan_shares_activations(cnn: Built) -> None:
 
 
 def test_avr_arithmetic_path_matches_on_host(cnn: Built) -> None:
-    """The 64-bit-free fixed-point path used on AVR gives the same bytes (checked on host)."""
-    exe = build_host(cnn.cmodel, cnn.exe.parent, cflags=["-DMODEL_SRDHM_NO_INT64"],
+    """The 64-bit-free fixed-point path and the shared kernels (borders without a patch) used on
+    AVR give the same bytes (checked on host)."""
+    exe = build_host(cnn.cmodel, cnn.exe.parent, cflags=["-DMODEL_SRDHM_NO_INT64", "-DMODEL_SHARED_KERNELS"],
                      name="runner32")
     out = run_host(exe, cnn.q_inputs, cnn.c_out.shape[1])
     assert np.array_equal(out, cnn.tflm_out)

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from tinyml_autopilot.cruntime import emit_c
-from tinyml_autopilot.cruntime.harness import HOST_CFLAGS, build_host, run_host
+from tinyml_autopilot.cruntime.harness import HOST_CFLAGS, arm_main_source, build_host, parse_outputs, run_host
 from tinyml_autopilot.cruntime.parser import parse_tflite
 from tinyml_autopilot.cruntime.reference_models import quantize_inputs, to_int8_tflite
 from tinyml_autopilot.cruntime.tflm import tflm_run
+from tinyml_autopilot.sandbox.arm import arm_tools_missing, build_and_run_cortex_m4
 
 keras = pytest.importorskip("keras")
 L = keras.layers
@@ -84,6 +85,14 @@ CASES: dict[str, tuple] = {
 }
 
 
+# Also run on a Cortex-M4 in QEMU, where the dot products take the SIMD32 path (SMLAD): odd
+# channel counts, groups, dilation, strides, padded borders, batches, the softmax's fixed point.
+M4_CASES = {"conv_same_relu", "conv_valid_stride2", "conv_even_kernel_same_odd_input", "conv_grouped",
+            "conv_dilated", "conv1d_pool", "dwconv_mult2_stride2", "fc_relu", "fc_batch3",
+            "softmax_clamped_multiplier"}
+N_M4_VECTORS = 24
+
+
 def _randomize(model: object, rng: np.random.Generator, sd: float = 0.5) -> None:
     for layer in model.layers:
         weights = layer.get_weights()
@@ -126,6 +135,19 @@ def test_op_matches_tflm_bit_exact(case: dict) -> None:
     assert len(np.unique(ref)) >= case["min_distinct"], "outputs barely vary: the comparison proves little"
     diff = np.argwhere(ours != ref)
     assert diff.size == 0, f"{len(diff)} bytes differ, first at {diff[:3].tolist()}"
+    if case["name"] in M4_CASES and not arm_tools_missing():
+        _m4_matches(cm, inputs[::len(inputs) // N_M4_VECTORS][:N_M4_VECTORS],
+                    ref[::len(inputs) // N_M4_VECTORS][:N_M4_VECTORS], case["dir"] / "m4")
+
+
+def _m4_matches(cm, vectors: np.ndarray, expected: np.ndarray, work: Path) -> None:
+    cm.write(work)
+    (work / "main.c").write_text(arm_main_source(cm.prefix, vectors))
+    res = build_and_run_cortex_m4([work / "model.c", work / "main.c"], [work], work / "build", timeout=60,
+                                  cflags=["-std=c99", "-Wall", "-Wextra", "-Werror"])
+    assert res.ok, f"{res.stage}: {res.log[-2000:]}\n{res.output[-1000:]}"
+    outs, _ = parse_outputs(res.output)
+    assert [outs.get(i) for i in range(len(vectors))] == expected.tolist(), "Cortex-M4 outputs differ from TFLM"
 
 
 FLOAT_MAIN = """#include <stdio.h>

@@ -30,3 +30,29 @@ MODEL_KERNEL int32_t dot_s8(
   }
   return acc;
 }
+
+/* Two output channels' dot products over the same n inputs: each input word is unpacked once. */
+MODEL_KERNEL void dot2_s8(const int8_t *w0, const int8_t *w1, const int8_t *x, int n,
+                          int32_t *a0, int32_t *a1) {
+#if defined(MODEL_SIMD32)
+  int32_t s0 = *a0, s1 = *a1;
+  for (; n >= 4; n -= 4, w0 += 4, w1 += 4, x += 4) {
+    uint32_t xa, wa, wb;
+    int32_t xlo, xhi;
+    memcpy(&xa, x, 4);
+    memcpy(&wa, w0, 4);
+    memcpy(&wb, w1, 4);
+    xlo = __sxtb16(xa);
+    xhi = __sxtb16((xa >> 8) | (xa << 24));
+    s0 = __smlad(__sxtb16(wa), xlo, s0);
+    s0 = __smlad(__sxtb16((wa >> 8) | (wa << 24)), xhi, s0);
+    s1 = __smlad(__sxtb16(wb), xlo, s1);
+    s1 = __smlad(__sxtb16((wb >> 8) | (wb << 24)), xhi, s1);
+  }
+  *a0 = s0 + dot_s8(w0, x, n);
+  *a1 = s1 + dot_s8(w1, x, n);
+#else
+  *a0 += dot_s8(w0, x, n);
+  *a1 += dot_s8(w1, x, n);
+#endif
+}

@@ -34,12 +34,10 @@ static int32_t srdhm(int32_t a, int32_t b) {
 }
 #else
 static int32_t srdhm(int32_t a, int32_t b) {
-  int64_t ab;
-  int32_t nudge;
   if (a == b && a == INT32_MIN) return INT32_MAX;
-  ab = (int64_t)a * (int64_t)b;
-  nudge = ab >= 0 ? (int32_t)INT32_C(1073741824) : (int32_t)(1 - INT32_C(1073741824));
-  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+  /* TFLite's (ab + nudge) / 2^31, truncated toward zero with a nudge of 2^30 or 1 - 2^30 by the
+   * sign, equals floor((ab + 2^30) / 2^31) for every ab: one add and one shift. */
+  return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 #endif
 

@@ -20,8 +20,12 @@
 
 /* Outside 8-bit cores every call of a layer kernel is compiled on its own, so the compiler sees
  * that layer's geometry (a constant array) as constants: loop counts, strides and the channel
- * count are known and the loops unroll. AVR keeps one shared copy for flash. */
-#if defined(__GNUC__) && !defined(__AVR__) && !defined(MODEL_SHARED_KERNELS)
+ * count are known and the loops unroll. AVR (and MODEL_SHARED_KERNELS) keeps one shared copy
+ * for flash. */
+#if defined(__AVR__) && !defined(MODEL_SHARED_KERNELS)
+#define MODEL_SHARED_KERNELS 1
+#endif
+#if defined(__GNUC__) && !defined(MODEL_SHARED_KERNELS)
 #define MODEL_KERNEL static inline __attribute__((always_inline))
 #else
 #define MODEL_KERNEL static
