@@ -19,7 +19,7 @@ static int32_t conv_border_row(const conv_geom_t *g, const int8_t *in, const int
     const int kx0 = x0 < 0 ? -x0 : 0;
     const int kx1 = g->k_w < g->in_w - x0 ? g->k_w : g->in_w - x0;
     if (kx1 <= kx0) return -(int32_t)g->in_off * wsum_s8(wr, taps);
-    acc = dot_s8(wr + kx0 * g->filt_c, in + ((int32_t)iy * g->in_w + x0 + kx0) * g->in_c,
+    acc = dot_s8(wr + kx0 * g->filt_c, in + (iy * g->in_w + x0 + kx0) * g->in_c,
                  (kx1 - kx0) * g->filt_c);
     pad = wsum_s8(wr, kx0 * g->filt_c) + wsum_s8(wr + kx1 * g->filt_c, (g->k_w - kx1) * g->filt_c);
     return acc - (int32_t)g->in_off * pad;
@@ -29,7 +29,7 @@ static int32_t conv_border_row(const conv_geom_t *g, const int8_t *in, const int
     if (ix < 0 || ix >= g->in_w) {
       pad += wsum_s8(wr, g->filt_c);
     } else {
-      acc += dot_s8(wr, in + ((int32_t)iy * g->in_w + ix) * g->in_c + cbase, g->filt_c);
+      acc += dot_s8(wr, in + (iy * g->in_w + ix) * g->in_c + cbase, g->filt_c);
     }
   }
   return acc - (int32_t)g->in_off * pad;
@@ -53,7 +53,7 @@ MODEL_KERNEL void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const 
   const int taps_w = g.k_w * g.filt_c;
   const int filt = g.k_h * taps_w;
   const int row_dot = g.dil_w == 1 && g.filt_c == g.in_c; /* a filter row is one dot product */
-  const int32_t in_row_step = (int32_t)g.dil_h * g.in_w * g.in_c;
+  const int in_row_step = g.dil_h * g.in_w * g.in_c;
 #if MODEL_CONV_PATCH > 0
   int8_t patch[MODEL_CONV_PATCH];
   const int use_patch = row_dot && filt <= MODEL_CONV_PATCH;
@@ -70,9 +70,9 @@ MODEL_KERNEL void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const 
       const int8_t *wf = w;
       if (row_dot && (inside || use_patch)) {
         const int8_t *xb;
-        int32_t row_step;
+        int row_step;
         if (inside) {
-          xb = in + ((int32_t)y0 * g.in_w + x0) * g.in_c;
+          xb = in + (y0 * g.in_w + x0) * g.in_c;
           row_step = in_row_step;
         } else {
 #if MODEL_CONV_PATCH > 0
@@ -83,7 +83,7 @@ MODEL_KERNEL void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const 
             const int iy = y0 + g.dil_h * ky;
             if (iy >= 0 && iy < g.in_h && kx1 > kx0) {
               memcpy(patch + ky * taps_w + kx0 * g.in_c,
-                     in + ((int32_t)iy * g.in_w + x0 + kx0) * g.in_c, (size_t)(kx1 - kx0) * g.in_c);
+                     in + (iy * g.in_w + x0 + kx0) * g.in_c, (size_t)(kx1 - kx0) * g.in_c);
             }
           }
           xb = patch;
@@ -92,11 +92,11 @@ MODEL_KERNEL void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const 
 #endif
           row_step = taps_w;
         }
-        for (oc = 0; oc < g.out_c; oc += 2, wf += 2 * filt) {
+        for (oc = 0; oc < g.out_c; oc += MODEL_PAIRS, wf += MODEL_PAIRS * filt) {
           const int8_t *xr = xb;
           const int8_t *wr = wf;
           int32_t a0 = RD32(acc0 + oc);
-          if (oc + 1 < g.out_c) {
+          if (MODEL_PAIRS == 2 && oc + 1 < g.out_c) {
             int32_t a1 = RD32(acc0 + oc + 1);
             for (ky = 0; ky < g.k_h; ++ky, xr += row_step, wr += taps_w) {
               dot2_s8(wr, wr + filt, xr, taps_w, &a0, &a1);
@@ -110,7 +110,7 @@ MODEL_KERNEL void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const 
           }
           a0 = mul_by_qm(a0, RD32(mult + oc), RD8(shift + oc)) + g.out_off;
           out[0] = clamp_s8(a0, g.act_min, g.act_max);
-          out += oc + 1 < g.out_c ? 2 : 1;
+          out += MODEL_PAIRS == 2 && oc + 1 < g.out_c ? 2 : 1;
         }
         continue;
       }
@@ -118,10 +118,10 @@ MODEL_KERNEL void conv_s8(const int8_t *in, int8_t *out, const int8_t *w, const 
         const int cbase = (oc / per_group) * g.filt_c;
         int32_t acc = RD32(acc0 + oc);
         if (inside) {
-          const int8_t *xr = in + ((int32_t)y0 * g.in_w + x0) * g.in_c + cbase;
+          const int8_t *xr = in + (y0 * g.in_w + x0) * g.in_c + cbase;
           for (ky = 0; ky < g.k_h; ++ky, xr += in_row_step) {
             for (kx = 0; kx < g.k_w; ++kx) {
-              acc += dot_s8(wf + ky * taps_w + kx * g.filt_c, xr + (int32_t)kx * g.dil_w * g.in_c,
+              acc += dot_s8(wf + ky * taps_w + kx * g.filt_c, xr + kx * g.dil_w * g.in_c,
                             g.filt_c);
             }
           }

@@ -6,6 +6,12 @@
 #include <arm_acle.h>
 #define MODEL_SIMD32 1
 #endif
+/* Output channels per pass over the input: two where unpacking the inputs costs instructions. */
+#if defined(MODEL_SIMD32)
+#define MODEL_PAIRS 2
+#else
+#define MODEL_PAIRS 1
+#endif
 #if defined(__AVR__) && defined(__GNUC__)
 __attribute__((noinline)) static int32_t dot_s8(
 #else

@@ -11,7 +11,7 @@ MODEL_KERNEL void dwconv_s8(const int8_t *in, int8_t *out, const int8_t *w, cons
                       const int32_t *mult, const int8_t *shift, const dw_geom_t *gp) {
   dw_geom_t g;
   LOAD_CONST(&g, gp, sizeof g);
-  const int32_t row_step = (int32_t)g.dil_h * g.in_w * g.in_c;
+  const int row_step = g.dil_h * g.in_w * g.in_c;
   const int col_step = g.dil_w * g.in_c;
   int oy, ox, ic, m, ky, kx;
   for (oy = 0; oy < g.out_h; ++oy) {
@@ -26,7 +26,7 @@ MODEL_KERNEL void dwconv_s8(const int8_t *in, int8_t *out, const int8_t *w, cons
           const int8_t *wp = w + oc;
           int32_t acc = RD32(acc0 + oc);
           if (inside) {
-            const int8_t *xr = in + ((int32_t)y0 * g.in_w + x0) * g.in_c + ic;
+            const int8_t *xr = in + (y0 * g.in_w + x0) * g.in_c + ic;
             for (ky = 0; ky < g.k_h; ++ky, xr += row_step) {
               const int8_t *xp = xr;
               for (kx = 0; kx < g.k_w; ++kx, xp += col_step, wp += g.out_c) {
@@ -41,7 +41,7 @@ MODEL_KERNEL void dwconv_s8(const int8_t *in, int8_t *out, const int8_t *w, cons
                 if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
                   acc -= MAC16(RD8(wp), g.in_off);
                 } else {
-                  acc += MAC16(RD8(wp), in[((int32_t)iy * g.in_w + ix) * g.in_c + ic]);
+                  acc += MAC16(RD8(wp), in[(iy * g.in_w + ix) * g.in_c + ic]);
                 }
               }
             }
