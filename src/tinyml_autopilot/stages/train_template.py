@@ -24,6 +24,7 @@ tf.config.experimental.enable_op_determinism()
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 L = keras.layers
 BN_MOMENTUM = 0.9  # Keras's 0.99 lags behind the weights when a small set gives a few steps per epoch
+CONFIDENT = 0.02  # val loss of a perfect model that more epochs or trials would not improve in practice
 
 
 def load(split):
@@ -157,8 +158,9 @@ class Score(keras.callbacks.Callback):
 
 
 class Perfect(keras.callbacks.Callback):
-    """Stop once val accuracy is perfect and its loss has not fallen for a few epochs: accuracy cannot improve
-    and the confidence no longer does (a perfect epoch alone says little on a small split)."""
+    """Stop once val accuracy has been perfect for a few epochs in which its loss did not fall by a tenth (or was
+    already confident): accuracy cannot improve and the confidence no longer does (a perfect epoch alone says
+    little on a small split)."""
 
     def __init__(self, epochs=3):
         super().__init__()
@@ -166,7 +168,7 @@ class Perfect(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         loss = float(logs["val_loss"])
-        falling, self.low = loss < self.low, min(self.low, loss)
+        falling, self.low = loss < 0.9 * self.low and loss > CONFIDENT, min(self.low, loss)
         self.run = 0 if float(logs["val_accuracy"]) < 1.0 or falling else self.run + 1
         self.model.stop_training = self.model.stop_training or self.run >= self.epochs
 
@@ -249,13 +251,14 @@ def objective(trial):
 
 def enough(study, trial):
     """Stop early: after a few perfect val accuracies (one can be luck on a small split; the val loss picks among
-    them), or after a long run of trials without a better val accuracy."""
+    them) or one perfect and confident, or after a long run of trials without a better val accuracy."""
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:
         return
     best_at = max(range(len(done)), key=lambda i: (done[i].value, -i))
-    perfect = sum(t.value >= 1.0 for t in done)
-    if perfect >= search.get("perfect", 1) or len(done) - 1 - best_at >= search["stall"]:
+    perfect = [t for t in done if t.value >= 1.0]
+    confident = any(t.user_attrs.get("val_loss", 1.0) <= CONFIDENT for t in perfect)
+    if len(perfect) >= search.get("perfect", 1) or confident or len(done) - 1 - best_at >= search["stall"]:
         study.stop()
 
 
