@@ -44,6 +44,19 @@ def test_latency_limit_becomes_a_mac_budget():
             search_settings(bad.get("trials"), bad.get("search_time"), 60)
 
 
+def test_trials_rank_by_val_accuracy_then_val_loss_then_size():
+    """Equal val accuracies (float32 noise aside) are told apart by val loss, then by size; the stop rule
+    that goes with it waits for several perfect trials."""
+    rows = [{"number": 0, "state": "complete", "val_accuracy": 1.0, "val_loss": 0.2, "params": 100},
+            {"number": 1, "state": "complete", "val_accuracy": 0.99999994, "val_loss": 0.05, "params": 900},
+            {"number": 2, "state": "complete", "val_accuracy": 0.9666667, "val_loss": 0.01, "params": 50},
+            {"number": 3, "state": "complete", "val_accuracy": 1.0, "val_loss": 0.05, "params": 400},
+            {"number": 4, "state": "complete", "val_accuracy": 1.0, "params": 10},
+            {"number": 5, "state": "pruned", "val_accuracy": None, "params": 5}]
+    assert [t["number"] for t in best_trials(rows)] == [3, 1, 0, 4, 2]
+    assert search_settings(None, None, 60)["perfect"] == 3
+
+
 def test_bad_search_bounds_are_one_line_exit_2(tmp_path):
     data = write_data_run("tabular", tmp_path / "data")
     for flag, value, want in (("--trials", "0", "error: --trials 0: give at least 1"),
@@ -118,6 +131,7 @@ def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path)
     history = json.loads((tmp_path / "history.json").read_text())
     trials = json.loads((tmp_path / "trials.json").read_text())
     assert metrics["chosen_trial"] == 0 and trials[0]["settings"]["family"] == "mlp" and trials[0]["epochs"] == 2
+    assert trials[0]["val_loss"] > 0
     assert metrics["retrained"] is True and (tmp_path / "model.keras").is_file()
     # the retrained model is kept only when it does at least as well on val as the 2-epoch one
     assert len(history["loss"]) == (4 if metrics["kept"] == "retrained" else 2)

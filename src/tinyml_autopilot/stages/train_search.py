@@ -27,8 +27,9 @@ TRIALS = 30  # trained candidates at most (pruned ones do not count)
 VAL_PER_TRIAL = 3  # by default one trial per 3 validation samples: more candidates than that only fit the val split
 SEARCH_TIME_S = 180.0
 SEARCH_EPOCHS = 60  # per trial; the winner is retrained with the stage's epoch bound
-PATIENCE = 20  # epochs without a better val accuracy: a small val split is noisy, batch norm more so
-STALL = 10  # trained trials without a better val accuracy end the search (so does a perfect one)
+PATIENCE = 20  # epochs without a better val accuracy (ties: val loss): a small val split is noisy, batch norm more so
+STALL = 10  # trained trials without a better val accuracy end the search
+PERFECT = 3  # trials with a perfect val accuracy end it too (the lowest val loss of them wins)
 DEMO_SEARCH = {"trials": 3, "search_time": 20.0}  # `demo` stays within a minute
 SHOWN = 5  # best trials shown in prompts, findings and the report
 # tried first: the models the stage trained before it searched (a strided 1-D CNN with a dense head, a 64-32
@@ -56,7 +57,7 @@ def search_settings(trials: int | None, search_time: float | None, epochs: int, 
     default = TRIALS if n_val is None else min(TRIALS, max(3, n_val // VAL_PER_TRIAL))
     return {"trials": trials or default, "time_s": float(search_time or SEARCH_TIME_S),
             "epochs": min(epochs, SEARCH_EPOCHS), "patience": PATIENCE,
-            "stall": STALL}
+            "stall": STALL, "perfect": PERFECT}
 
 
 def config_fields(budget: Budget, search: dict[str, Any], input_shape: list[int]) -> dict[str, Any]:
@@ -80,7 +81,11 @@ def read_trials(workdir: Path) -> list[dict[str, Any]]:
 
 def best_trials(trials: list[dict[str, Any]], n: int = SHOWN) -> list[dict[str, Any]]:
     done = [t for t in trials if t.get("state") == "complete" and isinstance(t.get("val_accuracy"), int | float)]
-    return sorted(done, key=lambda t: (-t["val_accuracy"], t.get("params") or 0))[:n]
+    def loss(t: dict[str, Any]) -> float:
+        return t["val_loss"] if isinstance(t.get("val_loss"), int | float) else float("inf")
+
+    # as the search script ranks them: val accuracy (float noise aside), then val loss, then fewer parameters
+    return sorted(done, key=lambda t: (-round(t["val_accuracy"], 6), loss(t), t.get("params") or 0))[:n]
 
 
 def trial_line(t: dict[str, Any]) -> str:

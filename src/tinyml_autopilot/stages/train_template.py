@@ -24,6 +24,7 @@ tf.config.experimental.enable_op_determinism()
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 L = keras.layers
 BN_MOMENTUM = 0.9  # Keras's 0.99 lags behind the weights when a small set gives a few steps per epoch
+CONFIDENT = 0.02  # val loss of a perfect model that more epochs or trials would not improve in practice
 
 
 def load(split):
@@ -143,15 +144,32 @@ def augmented(x, y, rng):
     return np.concatenate([x, copy.astype("float32")]), np.concatenate([y, y])
 
 
+def score(accuracy, loss, n_val):
+    """Val accuracy, ties broken by val loss: a 20-40 sample split gives many models the same (often perfect)
+    accuracy, and the more confident of them generalises better. Capped loss: one step of accuracy always wins."""
+    return float(accuracy) - min(float(loss), 10.0) / (20.0 * n_val)
+
+
+class Score(keras.callbacks.Callback):
+    """Adds val_score (see score) to each epoch's logs, for early stopping and best weights to monitor."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = score(logs["val_accuracy"], logs["val_loss"], len(y_val))
+
+
 class Perfect(keras.callbacks.Callback):
-    """Stop once val accuracy has been perfect for a few epochs: waiting out the patience cannot improve it."""
+    """Stop once val accuracy has been perfect for a few epochs in which its loss did not fall by a tenth (or was
+    already confident): accuracy cannot improve and the confidence no longer does (a perfect epoch alone says
+    little on a small split)."""
 
     def __init__(self, epochs=3):
         super().__init__()
-        self.epochs, self.run = epochs, 0
+        self.epochs, self.run, self.low = epochs, 0, float("inf")
 
     def on_epoch_end(self, epoch, logs=None):
-        self.run = self.run + 1 if float(logs["val_accuracy"]) >= 1.0 else 0
+        loss = float(logs["val_loss"])
+        falling, self.low = loss < 0.9 * self.low and loss > CONFIDENT, min(self.low, loss)
+        self.run = 0 if float(logs["val_accuracy"]) < 1.0 or falling else self.run + 1
         self.model.stop_training = self.model.stop_training or self.run >= self.epochs
 
 
@@ -194,9 +212,11 @@ def fit(trial, epochs, patience):
     balance = ({i: len(y_train) / (n_classes * max(1, c)) for i, c in enumerate(counts)}
                if weights == "balanced" else None)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
+    # restores the best epoch's weights however training ends (patience, a perfect run, the pruner, the epochs)
+    stop = keras.callbacks.EarlyStopping(monitor="val_score", mode="max", patience=patience,
+                                         restore_best_weights=True)
     slower = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, patience // 4))
-    callbacks = [stop, slower, Perfect()] + ([Report(trial)] if hasattr(trial, "report") else [])
+    callbacks = [Score(), stop, slower, Perfect()] + ([Report(trial)] if hasattr(trial, "report") else [])
     history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch, class_weight=balance,
                         callbacks=callbacks, verbose=0)
     plain = folded(model)
@@ -216,24 +236,29 @@ def objective(trial):
     if fitted is None:
         raise optuna.TrialPruned()
     model, history, cost = fitted
-    value = float(model.evaluate(x_val, y_val, verbose=0)[1])
+    loss, value = (float(v) for v in model.evaluate(x_val, y_val, verbose=0)[:2])
+    trial.set_user_attr("val_loss", round(loss, 5))
     trial.set_user_attr("epochs", len(history.history["loss"]))
     trial.set_user_attr("seconds", round(time.monotonic() - started, 2))
     if "pruned_by" in trial.user_attrs:  # stopped early by the pruner: its accuracy is kept, not ranked
         trial.set_user_attr("val_accuracy_when_stopped", value)
         raise optuna.TrialPruned()
-    if (value, -cost["params"]) > (best["value"], -best.get("params", 0)):
-        best.update(value=value, params=cost["params"], model=model, history=history.history, number=trial.number)
+    rank = (score(value, loss, len(y_val)), -cost["params"])
+    if rank > best.get("rank", (-1.0, 0)):
+        best.update(value=value, loss=loss, rank=rank, model=model, history=history.history, number=trial.number)
     return value
 
 
 def enough(study, trial):
-    """Stop early: a perfect val accuracy cannot be beaten, nor is a long run without progress worth more time."""
+    """Stop early: after a few perfect val accuracies (one can be luck on a small split; the val loss picks among
+    them) or one perfect and confident, or after a long run of trials without a better val accuracy."""
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:
         return
     best_at = max(range(len(done)), key=lambda i: (done[i].value, -i))
-    if done[best_at].value >= 1.0 or len(done) - 1 - best_at >= search["stall"]:
+    perfect = [t for t in done if t.value >= 1.0]
+    confident = any(t.user_attrs.get("val_loss", 1.0) <= CONFIDENT for t in perfect)
+    if len(perfect) >= search.get("perfect", 1) or confident or len(done) - 1 - best_at >= search["stall"]:
         study.stop()
 
 
@@ -271,8 +296,10 @@ if winner.user_attrs.get("epochs", 0) >= search["epochs"] and cfg["epochs"] > se
     # still improving when the trial's epochs ran out: retrain with the full bound, keep the better one
     retrained = fit(optuna.trial.FixedTrial(winner.params), cfg["epochs"], search["patience"] * 2)
 kept = "search"
-if retrained is not None and float(retrained[0].evaluate(x_val, y_val, verbose=0)[1]) >= best["value"]:
-    model, history, kept = retrained[0], retrained[1].history, "retrained"
+if retrained is not None:
+    loss, value = retrained[0].evaluate(x_val, y_val, verbose=0)[:2]
+    if score(value, loss, len(y_val)) >= best["rank"][0]:
+        model, history, kept = retrained[0], retrained[1].history, "retrained"
 val_accuracy = float(model.evaluate(x_val, y_val, verbose=0)[1])
 model.save("model.keras")
 Path("history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
