@@ -69,7 +69,8 @@ def test_bench_reports_what_the_scripted_replies_imply(scripted, tmp_path):
     server = scripted(responder=replies)
     result = bench("--stage", "train", "--runs", "3", "--jobs", "2", "--llm", "openai/repairs", "--llm",
                    "openai/doomed", "--api-base", server.url, "--max-attempts", "2", "--data",
-                   str(tiny_npz(tmp_path)), "--stage-args=--epochs 2", "--out", str(tmp_path / "runs"), cwd=tmp_path)
+                   str(tiny_npz(tmp_path)), "--stage-args=--epochs 2 --trials 1 --search-time 10",
+                   "--out", str(tmp_path / "runs"), cwd=tmp_path)
     rows = {row["model"]: row for row in result["summary"]}
     repairs, doomed = rows["openai/repairs"], rows["openai/doomed"]
     assert (repairs["successes"], repairs["runs"], repairs["success_rate"]) == (3, 3, 1.0)
