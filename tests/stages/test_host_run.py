@@ -100,14 +100,7 @@ def test_per_channel_fully_connected_weights_are_named_when_outputs_differ(tmp_p
     assert "per-channel FULLY_CONNECTED weights" in out.run.message and out.run.agree < out.run.predictions
 
 
-EXPECTED = {
-    "scaling not applied": "predictions differ", "half the input filled": "predictions differ",
-    "floats written into int8": "predictions differ", "output read as the wrong type": "predictions differ",
-    "halt on a type test": "halted", "wrong zero point": "predictions differ",
-    "label order swapped": "predictions differ", "arena too small": "AllocateTensors failed",
-    "op not registered": "op not registered", "channel order swapped": "predictions differ",
-    "divided by 255": "predictions differ", "infinite loop": "timeout", "crash": "crash",
-    "waits for Serial": "waits for Serial"}
+EXPECTED = ts.VERDICTS
 
 
 @pytest.mark.slow

@@ -165,3 +165,14 @@ def per_channel_run() -> Path:
 def write_model(folder: Path, run: Path) -> None:
     for f in ("model_data.h", "model_data.cc"):
         (folder / f).write_text((run / "artifacts" / f).read_text())
+
+
+# mistake -> the run verdict that names it
+VERDICTS = {
+    "scaling not applied": "predictions differ", "half the input filled": "predictions differ",
+    "floats written into int8": "predictions differ", "output read as the wrong type": "predictions differ",
+    "halt on a type test": "halted", "wrong zero point": "predictions differ",
+    "label order swapped": "predictions differ", "arena too small": "AllocateTensors failed",
+    "op not registered": "op not registered", "channel order swapped": "predictions differ",
+    "divided by 255": "predictions differ", "infinite loop": "timeout", "crash": "crash",
+    "waits for Serial": "waits for Serial"}
