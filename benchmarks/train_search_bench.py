@@ -153,7 +153,7 @@ def datasets(wanted: list[str], out: Path) -> dict[str, Path]:
         else:
             arrays = aeon_archive(name)
             if arrays is None:
-                print(f"{name}: skipped (aeon is not installed: pip install aeon, the bench extra)")
+                print(f"{name}: skipped (aeon is not installed: pip install -e '.[ml,bench]')")
                 continue
             folder = prepared(*arrays, out / name)
         if folder is not None:
