@@ -149,7 +149,8 @@ def computed_shape_ops(content: bytes) -> list[str]:
                 continue
             seen.add(id(op))
             found.append(names[op.opcodeIndex])
-            todo += [t for t in _ints(op.inputs) if t >= 0]
+            if names[op.opcodeIndex] != "SHAPE":  # SHAPE reads only its input's dimensions
+                todo += [t for t in _ints(op.inputs) if t >= 0 and graph.tensors[t].type == schema.TensorType.INT32]
     return sorted(set(found))
 
 
