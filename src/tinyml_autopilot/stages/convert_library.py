@@ -86,15 +86,15 @@ def fit_library(ctx: StageContext, path: Path, checks: Checks, processed: Proces
         rewritten = rewrite_to_reshape(original.read_bytes(), set(fixed), fold_shapes=bool(gaps))
     except NotEquivalent as err:
         original.unlink()
-        return LibraryFit([_no_kernel(fixed, name, f"cannot be rewritten exactly ({err})")])
+        why = f"cannot be rewritten exactly ({err})"
+        return LibraryFit([_no_kernel(fixed, name, why) if fixed else _int32_finding(gaps, name, why)])
     path.write_bytes(rewritten.content)
     after = tflite.inspect(path)
     findings, figures = checks(path)
     if still := ops_without_kernel(after.ops, methods):
         findings.append(_no_kernel(still, name, "is still there after the rewrite"))
     if still_gaps := int32_gaps(rewritten.content, lib):
-        findings.append(Finding("library_ops", f"{', '.join(still_gaps)} still compute a shape in int32, which "
-                                f"{name} cannot: convert with a fixed batch of 1 (keras.Input(shape, batch_size=1))"))
+        findings.append(_int32_finding(still_gaps, name, "is still there after the rewrite"))
     x, source = _samples(processed, rep_data, info.input.shape)
     before_out, after_out = tflite.predict(original, x), tflite.predict(path, x)
     equal = before_out.shape == after_out.shape and bool(np.array_equal(before_out, after_out))
@@ -119,6 +119,12 @@ def _no_kernel(ops: list[str], library: str, why: str) -> Finding:
                    f"{', '.join(resolver_method(op) for op in ops)} in its MicroMutableOpResolver) and which "
                    f"{why}: change the layers that produce {those}, or use a board entry with a newer TFLite "
                    "Micro library (Chirale_TensorFlowLite)")
+
+
+def _int32_finding(ops: list[str], library: str, why: str) -> Finding:
+    return Finding("library_ops", f"the model computes a shape at run time with {', '.join(ops)} on int32, which "
+                   f"{library} has no int32 kernel for, and that computation {why}: convert with a fixed batch "
+                   "of 1 (keras.Input(shape, batch_size=1)) so the shape is a constant")
 
 
 def _samples(processed: Processed | None, rep_data: Path | None, shape: list[int]) -> tuple[np.ndarray, str]:
