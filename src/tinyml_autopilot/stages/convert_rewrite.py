@@ -17,7 +17,7 @@ from ..cruntime.parser import load_schema
 
 REWRITABLE = ("EXPAND_DIMS", "SQUEEZE")  # -> RESHAPE
 EFFECTS = ("ASSIGN_VARIABLE", "VAR_HANDLE", "READ_VARIABLE", "CALL_ONCE", "WHILE", "IF", "CUSTOM")
-BUFFER_ALIGNMENT = 16  # as the converter writes them: TFLite Micro reads weights in place
+BUFFER_ALIGNMENT = 16  # TFLite Micro reads weights in place: aligned for any type a kernel reads them as
 
 
 class NotEquivalent(Exception):
