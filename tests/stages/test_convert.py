@@ -83,6 +83,62 @@ def test_llm_conversion_repaired_after_the_tensor_type_check(kind, train_cache, 
     assert attempt["category"] == "check" and attempt["checks"] == ["tensor_types"]
 
 
+# The conversion an LLM usually writes: the loaded model as it is, so the batch stays open (-1).
+PLAIN = """import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+cfg = json.loads(Path("convert_config.json").read_text())
+model = keras.models.load_model(cfg["model_path"], compile=False)
+converter = tf.lite.TFLiteConverter.from_keras_model(model)
+converter.optimizations = [tf.lite.Optimize.DEFAULT]
+samples = np.load(cfg["rep_data"])["X"].astype("float32")
+converter.representative_dataset = lambda: ([s[None]] for s in samples)
+converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+converter.inference_input_type = tf.int8
+converter.inference_output_type = tf.int8
+Path("model.tflite").write_bytes(converter.convert())
+"""
+
+
+def test_a_conv1d_model_for_harvard_tinymlx_is_rewritten_and_its_sketch_runs(train_cache, scripted, llm_settings,
+                                                                              offline_settings):
+    """The plain conversion of a Conv1D model has EXPAND_DIMS (no kernel in TFLite Micro 2.4) and an int32
+    STRIDED_SLICE (no int32 case there): the convert stage rewrites both away, and the offline sketch for the
+    Harvard_TinyMLx board then builds against the real library and agrees with the host model, on the host
+    and on a Cortex-M4."""
+    from stages import tflm_sketches as ts
+    from tinyml_autopilot.checks import tflite
+    from tinyml_autopilot.stages import sketch
+
+    lib = ts.needs_library("Harvard_TinyMLx")
+    train_run = cached_train_run("timeseries", train_cache)  # a Conv1D model from the search
+    settings = llm_settings(scripted([f"```python\n{PLAIN}```"]), board="nano33ble_tinymlx",
+                            libraries=str(lib.path.parent))
+    result = convert.run(context(settings), data=train_run, quant="int8")
+    assert result.ok, result.message
+    art = result.run_dir / "artifacts"
+    record = json.loads((art / "rewrite.json").read_text())
+    assert record["ops_without_kernel"] == ["EXPAND_DIMS"] and record["int32_kernels_missing"] == ["STRIDED_SLICE"]
+    assert record["outputs_equal"] is True and record["compared_on"].endswith("test samples")
+    assert "EXPAND_DIMS" in tflite.inspect(art / record["as_converted"]).ops
+    ops = tflite.inspect(art / "model.tflite").ops
+    assert "CONV_2D" in ops and not {"EXPAND_DIMS", "STRIDED_SLICE"} & set(ops) and record["ops_after"] == list(
+        dict.fromkeys(ops))
+    card = json.loads((art / "model_card.json").read_text())
+    assert card["rewrite"] == record and card["accuracy_delta"] <= 1.0
+    sketch_settings = offline_settings.model_copy(update={"libraries": str(lib.path.parent)})
+    ctx = StageContext(sketch_settings, get_model(sketch_settings), Run.create(sketch_settings.out, "sketch"),
+                       Console(stderr=True))
+    made = sketch.run(ctx, data=result.run_dir, board="nano33ble_tinymlx")
+    assert made.ok, made.message
+    assert made.figures["verdicts"]["run"] == "passed" and made.figures["verdicts"]["m4_run"] == "passed"
+    assert "against Harvard_TinyMLx" in made.message
+
+
 def test_llm_conversion_other_modes(train_cache, scripted, llm_settings):
     train_run = cached_train_run("timeseries", train_cache)
     server = scripted([f"```python\n{TEMPLATE}```"] * 3)

@@ -187,8 +187,9 @@ def test_a_host_build_cannot_include_host_files(tmp_path):
 
 
 def test_a_model_op_the_library_has_no_kernel_for_is_named_before_building(tmp_path):
-    """A Conv1D model lowers to EXPAND_DIMS, which TFLM 2.4 (Harvard_TinyMLx) has no kernel for: no sketch
-    can run it there, and the verdict says so instead of a compile error about AddExpandDims."""
+    """A Conv1D model lowers to EXPAND_DIMS, which TFLM 2.4 (Harvard_TinyMLx) has no kernel for: a model that
+    did not go through the convert stage for this board cannot run there, and the verdict says so (and how
+    to convert it) instead of a compile error about AddExpandDims."""
     from tinyml_autopilot.checks.sketch.facts import load_facts
     from tinyml_autopilot.cruntime.reference_models import cnn1d
     from tinyml_autopilot.stages.sketch.host_run import ops_without_kernel
@@ -204,3 +205,4 @@ def test_a_model_op_the_library_has_no_kernel_for_is_named_before_building(tmp_p
     out = run_on_host(folder, inp, tmp_path / "work")
     assert out.run.reason == "op not in library" and not (tmp_path / "work" / "host_build").exists()
     assert "needs EXPAND_DIMS, which Harvard_TinyMLx" in out.run.message and "AddExpandDims" in out.run.message
+    assert "convert --check MODEL.tflite --board nano33ble_tinymlx" in out.run.message

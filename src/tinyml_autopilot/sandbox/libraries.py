@@ -39,6 +39,18 @@ class Library:
             return None
         return frozenset(re.findall(r"TfLiteStatus\s+(Add\w+)\s*\(", text))
 
+    def kernel_types(self, op: str) -> frozenset[str] | None:
+        """The tensor types the library's kernel for a builtin op dispatches on (its `case kTfLite<Type>:`
+        labels: "Int8", "Int32", ...), or None when its source is not where TFLM keeps it or has no such case."""
+        folder = self.src / "tensorflow" / "lite" / "micro" / "kernels"
+        for suffix in (".cpp", ".cc"):
+            try:
+                text = (folder / f"{op.lower()}{suffix}").read_text(errors="replace")
+            except OSError:
+                continue
+            return frozenset(re.findall(r"case\s+kTfLite(\w+)\s*:", text)) or None
+        return None
+
 
 def read_properties(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}

@@ -21,6 +21,7 @@ from ..runs import read_output, write_output
 from ..sandbox.folder import copy_regular
 from .base import StageContext, StageResult
 from .convert_checks import accuracy_verdict, check_figures, device_checks, finding_line
+from .convert_library import fit_library
 from .convert_output import guess_quant, model_card, write_c_array
 from .train_data import Processed, representative_npz, resolve_processed
 from .train_sandbox import packaged_script, plain, read_json, run_code, run_trusted
@@ -126,11 +127,14 @@ def run(ctx: StageContext, data: Path | None = None, model: Path | None = None, 
         ctx.run.finish("failed", attempts=len(result.attempts))
         message = f"conversion failed ({result.stopped_by}): {last}"
         return StageResult("convert", "failed", ctx.run.dir, figures, message)
-    tflite_path = copy_regular(result.workdir / "model.tflite", ctx.run.path("artifacts", "model.tflite"))
-    figures = read_json(result.workdir / "checks.json") or {}
-    return publish(ctx, Path(tflite_path), quant, source.processed, figures.get("float_accuracy"),
-                   figures.get("converted_accuracy"), emit, attempts=len(result.attempts),
-                   accuracy_verdict=figures.get("accuracy_verdict"), accuracy_samples=figures.get("accuracy_samples"))
+    tflite_path = Path(copy_regular(result.workdir / "model.tflite", ctx.run.path("artifacts", "model.tflite")))
+    fit = fit_library(ctx, tflite_path, lambda p: conversion_checks(p, quant, source, tolerance), source.processed,
+                      rep)
+    figures = fit.figures or read_json(result.workdir / "checks.json") or {}
+    return publish(ctx, tflite_path, quant, source.processed, figures.get("float_accuracy"),
+                   figures.get("converted_accuracy"), emit, fit.findings, attempts=len(result.attempts),
+                   accuracy_verdict=figures.get("accuracy_verdict"), accuracy_samples=figures.get("accuracy_samples"),
+                   rewrite=fit.record)
 
 
 def _refuse_float_on_portable_c(board: str | None, quant: str | None) -> None:
@@ -176,7 +180,8 @@ def publish(ctx: StageContext, path: Path, quant: str, processed: Processed | No
     labels = processed.labels if processed else None
     card = model_card(info, quant, labels, report.arena_bytes, float_acc, converted_acc, board,
                       c_arena_bytes=report.c_arena_bytes, c_weights_bytes=report.c_weights_bytes,
-                      findings=[finding_line(f) for f in findings], notes=report.notes)
+                      findings=[finding_line(f) for f in findings], notes=report.notes,
+                      **({"rewrite": extra["rewrite"]} if extra.get("rewrite") else {}))
     run_.write_json("artifacts/model_card.json", card)
     write_c_array(path, path.parent)
     outputs: dict[str, Any] = {"tflite": path, "model_card": run_.path("artifacts", "model_card.json")}
@@ -205,9 +210,15 @@ def check_only(ctx: StageContext, path: Path, data: Path | None, quant: str | No
     if unloadable:  # a bad input, not a failed check: one line, exit 2
         raise UserError(f"{unloadable[0].message}: --check takes a .tflite model file")
     target = Path(shutil.copy2(path, ctx.run.path("artifacts", "model.tflite")))
+    fit = fit_library(ctx, target, lambda p: conversion_checks(p, quant, source, tolerance, processed), processed,
+                      None)
+    if fit.figures is not None:  # rewritten for the board's library: the checks of the rewritten file count
+        findings, figures = fit.findings, {**figures, **fit.figures}
+    else:
+        findings = [*findings, *fit.findings]
     return publish(ctx, target, figures["quant"], processed, float_acc, figures.get("converted_accuracy"), emit,
                    findings, accuracy_verdict=figures.get("accuracy_verdict"),
-                   accuracy_samples=figures.get("accuracy_samples"))
+                   accuracy_samples=figures.get("accuracy_samples"), rewrite=fit.record)
 
 
 def resolve_source(ctx: StageContext, data: Path | None, model: Path | None) -> Source:

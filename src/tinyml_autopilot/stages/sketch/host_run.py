@@ -92,10 +92,16 @@ def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings
         out.run = RunVerdict("not run", msg, reason="no library")
         return out
     if lacking := ops_without_kernel(inp.facts.ops, lib):
+        from ..convert_rewrite import REWRITABLE
+
+        fix = (f"convert it for the board (convert --check MODEL.tflite --board {inp.board.id}, with {lib.name} "
+               "installed): the convert stage rewrites that op into RESHAPE, which it has"
+               if set(lacking) <= set(REWRITABLE) else
+               f"use a board entry with a newer TFLite Micro library (Chirale_TensorFlowLite) or a model without "
+               f"{'that op' if len(lacking) == 1 else 'those ops'}")
         msg = (f"not run: the model needs {', '.join(lacking)}, which {lib.name} {lib.version} has no kernel for "
                f"(no {', '.join(resolver_method(op) for op in lacking)} in its MicroMutableOpResolver): no sketch "
-               f"can run this model with it; use a board entry with a newer TFLite Micro library "
-               f"(Chirale_TensorFlowLite) or a model without {'that op' if len(lacking) == 1 else 'those ops'}")
+               f"can run this model with it; {fix}")
         out.build = {"status": "not built", "message": msg.replace("not run", "not built", 1)}
         out.run = RunVerdict("not run", msg, reason="op not in library", library=lib.name)
         return out
