@@ -86,7 +86,10 @@ def test_ctrl_c_during_training_then_resume_finishes_the_run(demo, tmp_path):
     env.pop("TINYML_LLM", None)
     args = [EXE, "run", "--data", str(home / "runs/demo-data"), "--label", "file name", "--board", "uno",
             "--epochs", "20", "--out", str(tmp_path / "runs")]
-    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    # as from a terminal: a shell starts background jobs (a CI runner's, `cmd &`) with SIGINT ignored, and a
+    # Python started that way keeps ignoring it, so the test restores the default the user's shell gives
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob("runs/*/train/attempts/train/01")) and time.monotonic() < deadline:
         time.sleep(0.2)
