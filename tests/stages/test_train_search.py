@@ -54,7 +54,7 @@ def test_trials_rank_by_val_accuracy_then_val_loss_then_size():
             {"number": 4, "state": "complete", "val_accuracy": 1.0, "params": 10},
             {"number": 5, "state": "pruned", "val_accuracy": None, "params": 5}]
     assert [t["number"] for t in best_trials(rows)] == [3, 1, 0, 4, 2]
-    assert search_settings(None, None, 60)["perfect"] == 3
+    assert search_settings(None, None, 60)["perfect"] == 3 and search_settings(None, None, 60)["refit"] is True
 
 
 def test_bad_search_bounds_are_one_line_exit_2(tmp_path):
@@ -112,13 +112,14 @@ def test_search_prunes_over_budget_candidates_records_trials_and_reports_the_tra
 
 
 @pytest.mark.slow
-def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path):
-    """The built-in search script on its own: 2 epochs per trial, then the winner gets the full 4."""
+def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained_then_refit_on_train_and_val(tmp_path):
+    """The built-in search script on its own: 2 epochs per trial, then the winner gets the full 4, then it is
+    trained again on train + val for the epochs its best val score took."""
     from tinyml_autopilot.stages.train_search import config_fields
 
     processed = load_processed(write_fixture("tabular", tmp_path / "processed"))
     budget = model_budget("uno")
-    search = {"trials": 1, "time_s": 60.0, "epochs": 2, "patience": 6, "stall": 10}
+    search = {"trials": 1, "time_s": 60.0, "epochs": 2, "patience": 6, "stall": 10, "refit": True}
     cfg = {"processed_dir": str(processed.dir), "input_shape": processed.input_shape, "n_classes": 3,
            "labels": processed.labels, "kind": "tabular", "max_params": budget.max_params,
            "max_activation_bytes": budget.max_activation_bytes, "epochs": 4, "seed": 42,
@@ -135,6 +136,13 @@ def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path)
     assert metrics["retrained"] is True and (tmp_path / "model.keras").is_file()
     # the retrained model is kept only when it does at least as well on val as the 2-epoch one
     assert len(history["loss"]) == (4 if metrics["kept"] == "retrained" else 2)
+    # the refit: as many epochs as the kept history's best val score took; kept only when it gets at least the val
+    # accuracy the searched model reached without seeing val, and then it is the model saved and reported
+    refit = metrics["refit"]
+    assert refit["epochs"] == max(range(len(history["val_score"])), key=lambda i: (history["val_score"][i], -i)) + 1
+    assert 0 < metrics["search_val_accuracy"] <= 1 and isinstance(refit["kept"], bool)
+    assert (metrics["val_accuracy"] >= metrics["search_val_accuracy"]) if refit["kept"] else \
+        metrics["val_accuracy"] == metrics["search_val_accuracy"]
 
 
 @pytest.mark.slow
@@ -168,4 +176,5 @@ def test_batch_norm_is_folded_into_its_convolutions_before_saving(tmp_path):
     assert [c["filters"] for c in convs] == [16, 32, 64] and "GlobalAveragePooling1D" in kinds
     # the folded network's figures are the ones recorded and budgeted: 3 conv kernels and biases, the softmax layer
     assert trials[0]["params"] == 7 * 3 * 16 + 16 + 7 * 16 * 32 + 32 + 7 * 32 * 64 + 64 + 64 * 3 + 3
-    assert json.loads((tmp_path / "metrics.json").read_text())["val_accuracy"] >= 0.85
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["val_accuracy"] >= 0.85 and metrics["refit"] is None  # no refit unless the search asks for it
