@@ -178,3 +178,30 @@ def test_batch_norm_is_folded_into_its_convolutions_before_saving(tmp_path):
     assert trials[0]["params"] == 7 * 3 * 16 + 16 + 7 * 16 * 32 + 32 + 7 * 32 * 64 + 64 + 64 * 3 + 3
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["val_accuracy"] >= 0.85 and metrics["refit"] is None  # no refit unless the search asks for it
+
+
+def test_slicing_and_warping_copies_stay_inside_the_window_and_keep_order():
+    """The built-in script's augmentation, run on its own: each slice_warp copy reads a 90% slice of its window at a
+    varying but forward pace (a ramp stays a rising ramp, within the window's values)."""
+    import ast
+
+    import numpy as np
+
+    source = train.packaged_script("train_template.py").read_text()
+    tree = ast.parse(source)
+    function = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "augmented")
+    scope = {"np": np}
+    exec(compile(ast.Module([function], []), "train_template.py", "exec"), scope)
+    steps = 100
+    ramp = np.tile(np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None], (8, 1, 2))
+    x, y = scope["augmented"](ramp, np.arange(8), np.random.default_rng(0), "slice_warp")
+    assert x.shape == (16, steps, 2) and x.dtype == np.float32 and list(y) == [*range(8), *range(8)]
+    copies = x[8:]
+    assert np.allclose(x[:8], ramp) and np.all(np.diff(copies, axis=1) > 0)  # forward, never repeating a step
+    spans = copies[:, -1, 0] - copies[:, 0, 0]
+    assert np.allclose(spans, 0.9, atol=1e-4) and copies.min() >= 0.0 and copies.max() <= 1.0
+    paces = np.diff(copies[:, :, 0], axis=1)
+    assert paces.max() / paces.min() > 1.2  # warped: not one uniform stretch
+    assert not np.allclose(copies[0], copies[1])  # each window gets its own slice and warp
+    x, _ = scope["augmented"](ramp, np.arange(8), np.random.default_rng(0), "jitter_scale_shift")
+    assert x.shape == (16, steps, 2) and np.allclose(x[:8], ramp) and not np.allclose(x[8:], ramp, atol=0.01)
