@@ -54,7 +54,7 @@ def test_trials_rank_by_val_accuracy_then_val_loss_then_size():
             {"number": 4, "state": "complete", "val_accuracy": 1.0, "params": 10},
             {"number": 5, "state": "pruned", "val_accuracy": None, "params": 5}]
     assert [t["number"] for t in best_trials(rows)] == [3, 1, 0, 4, 2]
-    assert search_settings(None, None, 60)["perfect"] == 3
+    assert search_settings(None, None, 60)["perfect"] == 3 and search_settings(None, None, 60)["refit"] is True
 
 
 def test_bad_search_bounds_are_one_line_exit_2(tmp_path):
@@ -112,13 +112,14 @@ def test_search_prunes_over_budget_candidates_records_trials_and_reports_the_tra
 
 
 @pytest.mark.slow
-def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path):
-    """The built-in search script on its own: 2 epochs per trial, then the winner gets the full 4."""
+def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained_then_refit_on_train_and_val(tmp_path):
+    """The built-in search script on its own: 2 epochs per trial, then the winner gets the full 4, then it is
+    trained again on train + val for the epochs its best val score took."""
     from tinyml_autopilot.stages.train_search import config_fields
 
     processed = load_processed(write_fixture("tabular", tmp_path / "processed"))
     budget = model_budget("uno")
-    search = {"trials": 1, "time_s": 60.0, "epochs": 2, "patience": 6, "stall": 10}
+    search = {"trials": 1, "time_s": 60.0, "epochs": 2, "patience": 6, "stall": 10, "refit": True}
     cfg = {"processed_dir": str(processed.dir), "input_shape": processed.input_shape, "n_classes": 3,
            "labels": processed.labels, "kind": "tabular", "max_params": budget.max_params,
            "max_activation_bytes": budget.max_activation_bytes, "epochs": 4, "seed": 42,
@@ -135,6 +136,13 @@ def test_a_winner_still_improving_when_its_epochs_ran_out_is_retrained(tmp_path)
     assert metrics["retrained"] is True and (tmp_path / "model.keras").is_file()
     # the retrained model is kept only when it does at least as well on val as the 2-epoch one
     assert len(history["loss"]) == (4 if metrics["kept"] == "retrained" else 2)
+    # the refit: as many epochs as the kept history's best val score took; kept only when it gets at least the val
+    # accuracy the searched model reached without seeing val, and then it is the model saved and reported
+    refit = metrics["refit"]
+    assert refit["epochs"] == max(range(len(history["val_score"])), key=lambda i: (history["val_score"][i], -i)) + 1
+    assert 0 < metrics["search_val_accuracy"] <= 1 and isinstance(refit["kept"], bool)
+    assert (metrics["val_accuracy"] >= metrics["search_val_accuracy"]) if refit["kept"] else \
+        metrics["val_accuracy"] == metrics["search_val_accuracy"]
 
 
 @pytest.mark.slow
@@ -168,4 +176,32 @@ def test_batch_norm_is_folded_into_its_convolutions_before_saving(tmp_path):
     assert [c["filters"] for c in convs] == [16, 32, 64] and "GlobalAveragePooling1D" in kinds
     # the folded network's figures are the ones recorded and budgeted: 3 conv kernels and biases, the softmax layer
     assert trials[0]["params"] == 7 * 3 * 16 + 16 + 7 * 16 * 32 + 32 + 7 * 32 * 64 + 64 + 64 * 3 + 3
-    assert json.loads((tmp_path / "metrics.json").read_text())["val_accuracy"] >= 0.85
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["val_accuracy"] >= 0.85 and metrics["refit"] is None  # no refit unless the search asks for it
+
+
+def test_slicing_and_warping_copies_stay_inside_the_window_and_keep_order():
+    """The built-in script's augmentation, run on its own: each slice_warp copy reads a 90% slice of its window at a
+    varying but forward pace (a ramp stays a rising ramp, within the window's values)."""
+    import ast
+
+    import numpy as np
+
+    source = train.packaged_script("train_template.py").read_text()
+    tree = ast.parse(source)
+    function = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "augmented")
+    scope = {"np": np}
+    exec(compile(ast.Module([function], []), "train_template.py", "exec"), scope)
+    steps = 100
+    ramp = np.tile(np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None], (8, 1, 2))
+    x, y = scope["augmented"](ramp, np.arange(8), np.random.default_rng(0), "slice_warp")
+    assert x.shape == (16, steps, 2) and x.dtype == np.float32 and list(y) == [*range(8), *range(8)]
+    copies = x[8:]
+    assert np.allclose(x[:8], ramp) and np.all(np.diff(copies, axis=1) > 0)  # forward, never repeating a step
+    spans = copies[:, -1, 0] - copies[:, 0, 0]
+    assert np.allclose(spans, 0.9, atol=1e-4) and copies.min() >= 0.0 and copies.max() <= 1.0
+    paces = np.diff(copies[:, :, 0], axis=1)
+    assert paces.max() / paces.min() > 1.2  # warped: not one uniform stretch
+    assert not np.allclose(copies[0], copies[1])  # each window gets its own slice and warp
+    x, _ = scope["augmented"](ramp, np.arange(8), np.random.default_rng(0), "jitter_scale_shift")
+    assert x.shape == (16, steps, 2) and np.allclose(x[:8], ramp) and not np.allclose(x[8:], ramp, atol=0.01)

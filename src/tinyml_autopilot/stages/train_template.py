@@ -1,11 +1,9 @@
 """Built-in training script (offline mode): an optuna search of models within the board's budget.
 
-Run in the sandbox like any generated script: reads train_config.json from the working folder
-(the data, the budget, the search space and bounds), tries 1-D CNNs (plain or depthwise-separable,
-with or without batch norm, folded into the convolutions before saving; pooled, global-average-pooled or
-flattened) or MLPs with their training settings, prunes every
-candidate whose parameters, activations or multiply-accumulates exceed the budget before training
-it, retrains the best one and writes model.keras, history.json, metrics.json and trials.json.
+Run in the sandbox like any generated script: reads train_config.json (data, budget, search space and bounds), tries
+1-D CNNs (plain or depthwise-separable, batch norm folded into the convolutions before saving) or MLPs with their
+training settings, prunes candidates over the budget before training them, retrains and refits the best one and
+writes model.keras, history.json, metrics.json and trials.json.
 """
 
 import json
@@ -131,16 +129,18 @@ def mlp(trial, shape, n_classes):
     return keras.Sequential([*layers, L.Dense(n_classes, activation="softmax")])
 
 
-def augmented(x, y, rng):
-    """One extra copy of every window: jittered, scaled per channel and shifted by a few steps."""
-    steps = x.shape[1]
+def augmented(x, y, rng, kind):
+    """One extra copy of every window: jittered, scaled per channel and shifted by a few steps; or a random tenth
+    sliced off and the rest stretched back with a smooth random time warp (window slicing and time warping)."""
+    steps, grid = x.shape[1], np.arange(x.shape[1], dtype="float64")
     copy = x * rng.uniform(0.9, 1.1, (len(x), 1, x.shape[2])) + rng.normal(0, 0.03 * x.std(), x.shape)
     for i, shift in enumerate(rng.integers(-max(1, steps // 10), max(1, steps // 10) + 1, len(x))):
-        copy[i] = np.roll(copy[i], shift, axis=0)
-        if shift > 0:
-            copy[i, :shift] = copy[i, shift]
-        elif shift < 0:
-            copy[i, shift:] = copy[i, shift - 1]
+        if kind == "slice_warp":  # where each output step reads the input: inside a 90% slice, at varying speed
+            pace = np.interp(grid, np.linspace(0, steps - 1, 4), rng.uniform(0.7, 1.3, 4)).cumsum()
+            path = rng.uniform(0, 0.1 * (steps - 1)) + (pace - pace[0]) / (pace[-1] - pace[0]) * 0.9 * (steps - 1)
+            copy[i] = np.stack([np.interp(path, grid, x[i, :, c]) for c in range(x.shape[2])], axis=-1)
+        else:  # shifted, the edge value repeated into the gap
+            copy[i] = np.take(copy[i], np.clip(np.arange(steps) - shift, 0, steps - 1), axis=0)
     return np.concatenate([x, copy.astype("float32")]), np.concatenate([y, y])
 
 
@@ -150,17 +150,15 @@ def score(accuracy, loss, n_val):
     return float(accuracy) - min(float(loss), 10.0) / (20.0 * n_val)
 
 
-class Score(keras.callbacks.Callback):
-    """Adds val_score (see score) to each epoch's logs, for early stopping and best weights to monitor."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["val_score"] = score(logs["val_accuracy"], logs["val_loss"], len(y_val))
+def scored():
+    """A callback adding val_score (see score) to each epoch's logs, for early stopping and best weights to monitor."""
+    return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
+        val_score=score(logs["val_accuracy"], logs["val_loss"], len(y_val))))
 
 
 class Perfect(keras.callbacks.Callback):
     """Stop once val accuracy has been perfect for a few epochs in which its loss did not fall by a tenth (or was
-    already confident): accuracy cannot improve and the confidence no longer does (a perfect epoch alone says
-    little on a small split)."""
+    confident): neither accuracy nor confidence improves (a perfect epoch alone says little on a small split)."""
 
     def __init__(self, epochs=3):
         super().__init__()
@@ -189,8 +187,9 @@ class Report(keras.callbacks.Callback):
             self.trial.set_user_attr("pruned_by", f"behind the other trials at epoch {epoch + 1}")
 
 
-def fit(trial, epochs, patience):
-    """Build the trial's model and train it; (model, history, cost) or None when it does not fit."""
+def fit(trial, epochs, patience, data=None, rates=None):
+    """Build the trial's model and train it; (model, history, cost) or None when it does not fit. With `data` and
+    `rates` (a learning rate per epoch): a refit on those samples for the given epochs, without validation."""
     shape, n_classes = tuple(cfg["input_shape"]), cfg["n_classes"]
     series = len(shape) == 2 and shape[0] >= 8
     family = trial.suggest_categorical("family", space["families"]["series" if series else "tabular"])
@@ -205,20 +204,21 @@ def fit(trial, epochs, patience):
     lr = trial.suggest_float("learning_rate", *t["learning_rate"], log=True)
     batch = trial.suggest_categorical("batch_size", t["batch_size"])
     weights = trial.suggest_categorical("class_weight", t["class_weight"])
-    x, y = x_train, y_train
-    if series and trial.suggest_categorical("augment", t["augment"]) != "none":
-        x, y = augmented(x, y, np.random.default_rng(cfg["seed"]))
-    counts = np.bincount(y_train, minlength=n_classes)
-    balance = ({i: len(y_train) / (n_classes * max(1, c)) for i, c in enumerate(counts)}
-               if weights == "balanced" else None)
+    x, y = data or (x_train, y_train)
+    counts = np.bincount(y, minlength=n_classes)
+    balance = {i: len(y) / (n_classes * max(1, c)) for i, c in enumerate(counts)} if weights == "balanced" else None
+    if series and (kind := trial.suggest_categorical("augment", t["augment"])) != "none":
+        x, y = augmented(x, y, np.random.default_rng(cfg["seed"]), kind)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    # restores the best epoch's weights however training ends (patience, a perfect run, the pruner, the epochs)
-    stop = keras.callbacks.EarlyStopping(monitor="val_score", mode="max", patience=patience,
-                                         restore_best_weights=True)
-    slower = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, patience // 4))
-    callbacks = [Score(), stop, slower, Perfect()] + ([Report(trial)] if hasattr(trial, "report") else [])
-    history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch, class_weight=balance,
-                        callbacks=callbacks, verbose=0)
+    if rates is None:  # early stopping restores the best epoch's weights however training ends
+        stop = keras.callbacks.EarlyStopping(monitor="val_score", mode="max", patience=patience,
+                                             restore_best_weights=True)
+        slower = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, patience // 4))
+        callbacks = [scored(), stop, slower, Perfect()] + ([Report(trial)] if hasattr(trial, "report") else [])
+    else:
+        callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch, _: rates[epoch])]
+    history = model.fit(x, y, validation_data=None if rates else (x_val, y_val), epochs=epochs, batch_size=batch,
+                        class_weight=balance, callbacks=callbacks, verbose=0)
     plain = folded(model)
     if plain is not model:  # the folded model must compute what the trained one does
         gap = float(np.max(np.abs(plain.predict(x_val, verbose=0) - model.predict(x_val, verbose=0))))
@@ -263,16 +263,12 @@ def enough(study, trial):
 
 
 def record(study):
-    rows = []
-    for t in study.trials:
-        state = "pruned" if t.state == optuna.trial.TrialState.PRUNED else t.state.name.lower()
-        rows.append({"number": t.number, "state": state, "val_accuracy": t.value, "settings": t.params,
-                     **{k: v for k, v in t.user_attrs.items()}})
-    return rows
+    pruned = optuna.trial.TrialState.PRUNED
+    return [{"number": t.number, "state": "pruned" if t.state == pruned else t.state.name.lower(),
+             "val_accuracy": t.value, "settings": t.params, **t.user_attrs} for t in study.trials]
 
 
-x_train, y_train = load("train")
-x_val, y_val = load("val")
+(x_train, y_train), (x_val, y_val) = load("train"), load("val")
 sampler = optuna.samplers.TPESampler(seed=cfg["seed"], n_startup_trials=min(8, search["trials"]))
 study = optuna.create_study(direction="maximize", sampler=sampler,
                             pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=15))
@@ -290,22 +286,30 @@ if "model" not in best:
                      + " (all candidates pruned): raise the budget (--flash-kb/--ram-kb/--latency-ms)")
 winner = study.trials[best["number"]]
 search_s = time.monotonic() - started
-model, history = best["model"], best["history"]
-retrained = None
+model, history, kept, retrained = best["model"], best["history"], "search", None
 if winner.user_attrs.get("epochs", 0) >= search["epochs"] and cfg["epochs"] > search["epochs"]:
     # still improving when the trial's epochs ran out: retrain with the full bound, keep the better one
     retrained = fit(optuna.trial.FixedTrial(winner.params), cfg["epochs"], search["patience"] * 2)
-kept = "search"
-if retrained is not None:
     loss, value = retrained[0].evaluate(x_val, y_val, verbose=0)[:2]
     if score(value, loss, len(y_val)) >= best["rank"][0]:
         model, history, kept = retrained[0], retrained[1].history, "retrained"
+search_val, refit = float(model.evaluate(x_val, y_val, verbose=0)[1]), None
+if search.get("refit"):
+    # the winner trained afresh on train + val (as MiniRocket and most baselines are) for the epochs its best val
+    # score took, at the learning rates it had then; kept unless it misses val samples the winner got right unseen
+    best_epoch = int(np.argmax(history["val_score"])) + 1
+    lrs = [float(winner.params["learning_rate"]), *history["learning_rate"]][:best_epoch]  # as ReduceLROnPlateau set
+    both = (np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val]))
+    refitted = fit(optuna.trial.FixedTrial(winner.params), best_epoch, None, data=both, rates=lrs)[0]
+    refit = {"epochs": best_epoch, "kept": float(refitted.evaluate(x_val, y_val, verbose=0)[1]) >= search_val}
+    model = refitted if refit["kept"] else model
 val_accuracy = float(model.evaluate(x_val, y_val, verbose=0)[1])
 model.save("model.keras")
 Path("history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
 Path("metrics.json").write_text(json.dumps({"val_accuracy": val_accuracy, "params": model.count_params(),
                                             "chosen_trial": winner.number, "search_seconds": round(search_s, 1),
-                                            "retrained": retrained is not None, "kept": kept}))
+                                            "retrained": retrained is not None, "kept": kept,
+                                            "search_val_accuracy": search_val, "refit": refit}))
 done = sum(t["state"] == "complete" for t in trials)
 print(f"val_accuracy={val_accuracy:.4f} params={model.count_params()} trial={winner.number} "
       f"({done} trained, {len(trials) - done} pruned, {search_s:.0f} s)")
