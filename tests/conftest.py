@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,3 +45,22 @@ def llm_settings(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def offline_settings(tmp_path: Path) -> Settings:
     return load_settings({"llm": "offline", "out": tmp_path / "runs", "yes": True}, cwd=tmp_path)
+
+
+@pytest.fixture(scope="session")
+def train_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where `cached_train_run` keeps the offline train runs the train, convert and C-runtime tests share.
+    Alone, a run is trained when first asked for. Under pytest-xdist the workers share one folder: the
+    first worker to get here trains both kinds while the others wait, and all reuse them."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return base / "train-cache"
+    from tinyml_autopilot.stages.train_fixtures import cached_train_run
+
+    shared = base.parent / "train-cache"
+    shared.mkdir(exist_ok=True)
+    with (base.parent / "train-cache.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for kind in ("tabular", "timeseries"):
+            cached_train_run(kind, shared)
+    return shared
