@@ -1,4 +1,5 @@
-"""Shared fixtures: a scripted OpenAI-compatible server on 127.0.0.1 and settings pointing at it."""
+"""Shared fixtures: a scripted OpenAI-compatible server on 127.0.0.1 and settings pointing at it; the offline
+train runs several files share; the order and grouping of the tests for pytest-xdist (`make test`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import fcntl
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,38 @@ from tinyml_autopilot.config import Settings, load_settings
 from tinyml_autopilot.llm.scripted import ScriptedServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+TESTS = Path(__file__).parent
+WIDE_SCOPES = ("module", "package", "session")
+
+
+def _builds_a_shared_fixture(item: pytest.Item) -> bool:
+    """The test uses a fixture of ours that lives longer than one test (a trained model, a compiled sketch)."""
+    info: Any = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        for fixturedef in defs:
+            code = getattr(fixturedef.func, "__code__", None)
+            if fixturedef.scope in WIDE_SCOPES and code is not None and Path(code.co_filename).is_relative_to(TESTS):
+                return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """For `-n N --dist loadgroup`: the tests of a file that share a module or session fixture go to one
+    worker together (the fixture is built once), every other test to whichever worker is free; and the files
+    with end-to-end (slow) tests or shared fixtures are handed out first, so that the workers finish together
+    on quick tests. Each file's tests keep their order."""
+    modules: dict[Path, list[pytest.Item]] = {}
+    heavy: set[Path] = set()
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+        if _builds_a_shared_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(TESTS).as_posix()))
+            heavy.add(item.path)
+        if item.get_closest_marker("slow"):
+            heavy.add(item.path)
+    ordered = sorted(modules, key=lambda path: path not in heavy)
+    items[:] = [item for path in ordered for item in modules[path]]
 
 
 @pytest.fixture
