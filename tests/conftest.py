@@ -37,15 +37,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     with end-to-end (slow) tests or shared fixtures are handed out first, so that the workers finish together
     on quick tests. Each file's tests keep their order."""
     modules: dict[Path, list[pytest.Item]] = {}
-    heavy: set[Path] = set()
+    shared: set[Path] = set()
+    slow: set[Path] = set()
     for item in items:
         modules.setdefault(item.path, []).append(item)
         if _builds_a_shared_fixture(item):
             item.add_marker(pytest.mark.xdist_group(item.path.relative_to(TESTS).as_posix()))
-            heavy.add(item.path)
+            shared.add(item.path)
         if item.get_closest_marker("slow"):
-            heavy.add(item.path)
-    ordered = sorted(modules, key=lambda path: path not in heavy)
+            slow.add(item.path)
+    # first the files whose slow tests share a fixture (one worker runs them in a row), then the other slow
+    # or shared-fixture files, then the rest
+    ordered = sorted(modules, key=lambda path: -((path in shared) + (path in slow)))
     items[:] = [item for path in ordered for item in modules[path]]
 
 
