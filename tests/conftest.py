@@ -32,10 +32,10 @@ def _builds_a_shared_fixture(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """For `-n N --dist loadgroup`: the tests of a file that share a module or session fixture go to one
-    worker together (the fixture is built once), every other test to whichever worker is free; and the files
-    with end-to-end (slow) tests or shared fixtures are handed out first, so that the workers finish together
-    on quick tests. Each file's tests keep their order."""
+    """For pytest-xdist (`make test`: `--dist loadfile --no-loadscope-reorder`): the files with end-to-end
+    (slow) tests or shared fixtures are handed out first, so that the workers finish together on quick
+    tests; each file's tests keep their order. With `--dist loadgroup` the tests of a file that share a
+    module or session fixture are also marked as one group."""
     modules: dict[Path, list[pytest.Item]] = {}
     shared: set[Path] = set()
     slow: set[Path] = set()
