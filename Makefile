@@ -7,7 +7,7 @@ demo: setup
 	.venv/bin/tinyml-autopilot demo
 
 test: setup
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 lint: setup
 	.venv/bin/ruff check src tests benchmarks

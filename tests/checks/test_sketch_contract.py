@@ -118,11 +118,11 @@ def test_constant_expressions_are_evaluated_safely():
 def test_huge_constant_expressions_give_up_quickly():
     import time
 
-    start = time.monotonic()
+    start = time.process_time()  # CPU seconds: the wall clock would count the other tests on the same cores
     assert evaluate("(1<<900000000)*(1<<900000000)", {}) is None
     assert evaluate("(1<<60)*(1<<60)*(1<<60)", {}) is None
     assert evaluate("8 >> -1", {}) is None
-    assert time.monotonic() - start < 1
+    assert time.process_time() - start < 1
 
 
 def test_portable_c_sketch_on_uno(tmp_path, facts):

@@ -22,11 +22,6 @@ CLI = Path(sys.executable).with_name("tinyml-autopilot")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def train_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.getbasetemp() / "train-cache"  # shared with the convert stage tests
-
-
 @pytest.mark.parametrize("kind", ["tabular", "timeseries"])
 def test_convert_emit_c_matches_tflm_on_the_test_split(kind: str, train_cache: Path, tmp_path: Path) -> None:
     train_run = cached_train_run(kind, train_cache)

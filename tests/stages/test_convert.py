@@ -26,11 +26,6 @@ def context(settings) -> StageContext:
     return StageContext(settings, get_model(settings), Run.create(settings.out, "convert"), Console(stderr=True))
 
 
-@pytest.fixture(scope="session")
-def train_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.getbasetemp() / "train-cache"
-
-
 @pytest.mark.parametrize("kind", ["tabular", "timeseries"])
 @pytest.mark.parametrize("quant", ["int8", "float32", "float16", "dynamic"])
 def test_offline_conversion(kind, quant, train_cache, offline_settings):

@@ -27,11 +27,6 @@ def context(settings, stage: str = "train") -> StageContext:
     return StageContext(settings, get_model(settings), Run.create(settings.out, stage), Console(stderr=True))
 
 
-@pytest.fixture(scope="session")
-def train_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.getbasetemp() / "train-cache"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["tabular", "timeseries"])
 def test_offline_training_fits_the_uno_and_learns(kind, train_cache):
