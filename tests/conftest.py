@@ -1,5 +1,5 @@
 """Shared fixtures: a scripted OpenAI-compatible server on 127.0.0.1 and settings pointing at it; the offline
-train runs several files share; the order and grouping of the tests for pytest-xdist (`make test`)."""
+train runs several files share; the order of the test files for pytest-xdist (`make test`)."""
 
 from __future__ import annotations
 
@@ -34,15 +34,13 @@ def _builds_a_shared_fixture(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """For pytest-xdist (`make test`: `--dist loadfile --no-loadscope-reorder`): the files with end-to-end
     (slow) tests or shared fixtures are handed out first, so that the workers finish together on quick
-    tests; each file's tests keep their order. With `--dist loadgroup` the tests of a file that share a
-    module or session fixture are also marked as one group."""
+    tests; each file's tests keep their order."""
     modules: dict[Path, list[pytest.Item]] = {}
     shared: set[Path] = set()
     slow: set[Path] = set()
     for item in items:
         modules.setdefault(item.path, []).append(item)
         if _builds_a_shared_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(TESTS).as_posix()))
             shared.add(item.path)
         if item.get_closest_marker("slow"):
             slow.add(item.path)
