@@ -14,7 +14,8 @@ import pytest
 
 from stages import tflm_sketches as ts
 from tinyml_autopilot.checks import tflite
-from tinyml_autopilot.stages.convert_library import int32_gaps, ops_without_kernel
+from tinyml_autopilot.checks.sketch.libraries import ops_without_kernel
+from tinyml_autopilot.stages.convert_library import int32_gaps
 from tinyml_autopilot.stages.convert_rewrite import rewrite_to_reshape
 
 CLI = str(Path(sys.executable).parent / "tinyml-autopilot")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import tflite
-from ..checks.sketch.libraries import resolver_method
+from ..checks.sketch.libraries import ops_without_kernel, resolver_method
 from ..loop import Finding
 from .base import StageContext
 from .convert_rewrite import REWRITABLE, NotEquivalent, computed_shape_ops, rewrite_to_reshape
@@ -51,13 +51,6 @@ def board_library(ctx: StageContext) -> Any:
         ctx.run.log.info("%s is not installed where the tool looks (libraries setting): the model's ops are "
                          "not checked against its kernels", entry.tflm_library)
     return lib
-
-
-def ops_without_kernel(ops: list[str], methods: frozenset[str] | None) -> list[str]:
-    """The builtin ops for which a resolver with these Add<Op> methods has no kernel."""
-    if methods is None:
-        return []
-    return sorted({op for op in ops if op.isupper() and resolver_method(op) not in methods})
 
 
 def int32_gaps(content: bytes, lib: Any) -> list[str]:

@@ -301,9 +301,11 @@ if search.get("refit"):
     lrs = [float(winner.params["learning_rate"]), *history["learning_rate"]][:best_epoch]  # as ReduceLROnPlateau set
     both = (np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val]))
     refitted = fit(optuna.trial.FixedTrial(winner.params), best_epoch, None, data=both, rates=lrs)[0]
-    refit = {"epochs": best_epoch, "kept": float(refitted.evaluate(x_val, y_val, verbose=0)[1]) >= search_val}
-    model = refitted if refit["kept"] else model
-val_accuracy = float(model.evaluate(x_val, y_val, verbose=0)[1])
+    refit_val = float(refitted.evaluate(x_val, y_val, verbose=0)[1])
+    refit = {"epochs": best_epoch, "kept": refit_val >= search_val}
+    model, val_accuracy = (refitted, refit_val) if refit["kept"] else (model, search_val)
+else:
+    val_accuracy = search_val
 model.save("model.keras")
 Path("history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
 Path("metrics.json").write_text(json.dumps({"val_accuracy": val_accuracy, "params": model.count_params(),

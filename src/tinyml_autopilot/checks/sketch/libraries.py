@@ -78,6 +78,13 @@ def resolver_method(op: str) -> str:
     return "Add" + "".join(w if w[0].isdigit() else w.capitalize() for w in op.split("_"))
 
 
+def ops_without_kernel(ops: list[str], methods: frozenset[str] | None) -> list[str]:
+    """The builtin ops for which a resolver with these Add<Op> methods has no kernel (none when not known)."""
+    if methods is None:
+        return []
+    return sorted({op for op in ops if op.isupper() and resolver_method(op) not in methods})
+
+
 def method_op(method: str) -> str:
     """Inverse of resolver_method for the ops we know; upper-snake guess otherwise."""
     for op in list(_SPECIAL) + COMMON_OPS:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ...checks.sketch.libraries import TFLM_LIBRARIES, resolver_method
+from ...checks.sketch.libraries import TFLM_LIBRARIES, ops_without_kernel, resolver_method
 from ...secrets import redact
 from .inputs import Inputs
 from .readings import Readings, load_preprocess
@@ -65,14 +65,6 @@ def per_channel_fc(tflite: Path) -> bool:
     return False
 
 
-def ops_without_kernel(ops: list[str], lib: Any) -> list[str]:
-    """The model's builtin ops for which the library's resolver has no Add<Op> method."""
-    methods = lib.resolver_methods()
-    if methods is None:
-        return []
-    return sorted({op for op in ops if op.isupper() and resolver_method(op) not in methods})
-
-
 def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings | None = None,
                 no_run: str | None = None, m4_too: bool = False) -> HostRun:
     """`no_run`: why the built sketch is not run (its verdict says so, never "passed"). `m4_too`: a Cortex-M4
@@ -91,7 +83,7 @@ def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings
         out.build = {"status": "not built", "message": msg.replace("not run", "not built")}
         out.run = RunVerdict("not run", msg, reason="no library")
         return out
-    if lacking := ops_without_kernel(inp.facts.ops, lib):
+    if lacking := ops_without_kernel(inp.facts.ops, lib.resolver_methods()):
         from ..convert_rewrite import REWRITABLE
 
         fix = (f"convert it for the board (convert --check MODEL.tflite --board {inp.board.id}, with {lib.name} "
