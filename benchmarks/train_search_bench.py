@@ -1,7 +1,7 @@
 """The train stage's model search against MiniRocket, per dataset and board: accuracy, size, latency, time.
 
 Usage: python benchmarks/train_search_bench.py [--boards uno,nano33ble] [--datasets a,b] [--search-time S]
-                                               [--trials N] [--out DIR]
+                                               [--trials N] [--seeds 1,2,3] [--out DIR]
 Datasets: the bundled gesture demo (through the data stage), synthetic 3-channel windows of known structure,
 scikit-learn's digits (64 tabular features), and UCR/UEA archives that aeon ships inside its package
 (BasicMotions, GunPoint, ItalyPowerDemand, ArrowHead, OSULeaf, JapaneseVowels, PickupGestureWiimoteZ),
@@ -9,7 +9,8 @@ read from the package's own files. Each is split once with the train stage's own
 standardized per channel with training statistics; the tool trains and converts to int8 (portable C
 on the Uno, TFLite Micro on the Nano 33 BLE) and its int8 test accuracy is set beside MiniRocket's
 (aeon, the `bench` extra) trained on the same train+val samples and scored on the same test samples.
-Goal: ratio >= 0.95 where the board's budget allows.
+Goal: ratio >= 0.95 where the board's budget allows. With --seeds, each dataset and board is trained once per
+training seed (`train --seed`): on test splits of 15-30 samples the spread over seeds says how much one figure means.
 """
 
 from __future__ import annotations
@@ -120,23 +121,25 @@ def demo(out: Path) -> Path | None:
     return Path(read_output(Path(result["run_dir"]), ("data",))["processed_dir"])
 
 
-def bench(name: str, processed: Path, board: str, args: argparse.Namespace, out: Path, rocket: float | None) -> dict:
-    search = ["--search-time", str(args.search_time)] + (["--trials", str(args.trials)] if args.trials else [])
+def bench(name: str, processed: Path, board: str, args: argparse.Namespace, out: Path, rocket: float | None,
+          seed: int | None) -> dict:
+    search = ["--search-time", str(args.search_time)] + (["--trials", str(args.trials)] if args.trials else []) \
+        + (["--seed", str(seed)] if seed is not None else [])
     trained, t_train = stage("train", "--data", str(processed), "--board", board, "--out", str(out / "runs"), *search)
     if trained.get("status") != "ok":
-        return {"dataset": name, "board": board, "error": f"train: {trained.get('message')}"}
+        return {"dataset": name, "board": board, "seed": seed, "error": f"train: {trained.get('message')}"}
     emit = ["--emit", "c"] if board in ("uno", "nano", "mega2560") else []
     converted, _ = stage("convert", "--data", trained["run_dir"], "--board", board, "--quant", "int8", *emit,
                          "--out", str(out / "runs"))
     if converted.get("converted_accuracy") is None:
-        return {"dataset": name, "board": board, "error": f"convert: {converted.get('message')}"}
+        return {"dataset": name, "board": board, "seed": seed, "error": f"convert: {converted.get('message')}"}
     report = json.loads((Path(trained["run_dir"]) / "artifacts" / "train_report.json").read_text())
     int8 = converted["converted_accuracy"]
     flash = converted.get("c_weights_bytes") or converted.get("model_bytes")
     ram = converted.get("c_arena_bytes") or converted.get("arena_bytes")
-    return {"dataset": name, "board": board, "shape": "x".join(map(str, report["input_shape"])), "int8_acc": int8,
-            "minirocket": rocket, "ratio": round(int8 / rocket, 3) if rocket else None, "params": report["params"],
-            "flash_B": flash, "ram_B": ram, "latency_ms": report.get("latency_ms"),
+    return {"dataset": name, "board": board, "seed": seed, "shape": "x".join(map(str, report["input_shape"])),
+            "int8_acc": int8, "minirocket": rocket, "ratio": round(int8 / rocket, 3) if rocket else None,
+            "params": report["params"], "flash_B": flash, "ram_B": ram, "latency_ms": report.get("latency_ms"),
             "trials": report["search"]["trained"], "pruned": report["search"]["pruned"],
             "search_s": report["search"].get("seconds"), "train_s": round(t_train, 1)}
 
@@ -161,16 +164,27 @@ def datasets(wanted: list[str], out: Path) -> dict[str, Path]:
     return found
 
 
+def spread(rows: list[dict]) -> None:
+    """Mean and range of one dataset and board's figures over the seeds."""
+    ratios, accs = ([r[key] for r in rows if r.get(key) is not None] for key in ("ratio", "int8_acc"))
+    if len(accs) > 1:
+        print(f"  {rows[0]['dataset']} | {rows[0]['board']} over {len(accs)} seeds: int8 mean {np.mean(accs):.3f} "
+              f"(min {min(accs):.3f}, max {max(accs):.3f})" + (f", ratio mean {np.mean(ratios):.3f}" if ratios else ""),
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", default="uno,nano33ble")
     parser.add_argument("--datasets", default=",".join(("demo", "synthetic", "digits", *UCR)))
     parser.add_argument("--search-time", type=float, default=180.0)
     parser.add_argument("--trials", type=int, default=None)
+    parser.add_argument("--seeds", default=None, help="training seeds, comma-separated (default: the tool's)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [None]
     out = args.out or Path(tempfile.mkdtemp(prefix="search-bench-"))
-    columns = ["dataset", "board", "shape", "int8_acc", "minirocket", "ratio", "params", "flash_B", "ram_B",
+    columns = ["dataset", "board", "seed", "shape", "int8_acc", "minirocket", "ratio", "params", "flash_B", "ram_B",
                "latency_ms", "trials", "pruned", "search_s", "train_s"]
     print(f"runs in {out}; search time {args.search_time:g} s per run")
     print(" | ".join(columns), flush=True)
@@ -178,12 +192,14 @@ def main() -> None:
     for name, processed in datasets(args.datasets.split(","), out).items():
         rocket = minirocket(processed)
         for board in args.boards.split(","):
-            row = bench(name, processed, board, args, out, rocket)
-            rows.append(row)
-            line = f"{name} | {board} | ERROR {row['error']}" if "error" in row else \
-                " | ".join("" if row.get(c) is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])
-                           for c in columns)
-            print(line, flush=True)
+            for seed in seeds:
+                row = bench(name, processed, board, args, out, rocket, seed)
+                rows.append(row)
+                line = f"{name} | {board} | {seed} | ERROR {row['error']}" if "error" in row else " | ".join(
+                    "" if row.get(c) is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])
+                    for c in columns)
+                print(line, flush=True)
+            spread(rows[-len(seeds):])
     ratios = [r["ratio"] for r in rows if r.get("ratio") is not None]
     met = sum(r >= RATIO_GOAL for r in ratios)
     print(f"goal ratio >= {RATIO_GOAL}: met on {met} of {len(ratios)} runs with a MiniRocket figure")

@@ -93,6 +93,10 @@ def test_search_prunes_over_budget_candidates_records_trials_and_reports_the_tra
     pruned = [t for t in trials if t["state"] == "pruned" and t["pruned_by"].startswith("budget")]
     assert trials[0]["settings"]["family"] == "cnn" and trials[0] in pruned and "macs 15136 >" in trials[0]["pruned_by"]
     assert search["pruned_by_budget"] == len(pruned) >= 1
+    # tried next: the same network made to fit, with the next larger first stride and the most filters that fit
+    small = trials[1]["settings"]
+    assert {key: small[key] for key in trials[0]["settings"]} == {**trials[0]["settings"], "stride": 4, "filters": 4}
+    assert trials[1]["state"] == "complete" and trials[1]["macs"] <= budget.max_macs
     done = [t for t in trials if t["state"] == "complete"]
     assert 1 <= len(done) <= 3 and search["trained"] == len(done)
     for t in done:  # every trained candidate fits, with its figures recorded
@@ -205,3 +209,35 @@ def test_slicing_and_warping_copies_stay_inside_the_window_and_keep_order():
     assert not np.allclose(copies[0], copies[1])  # each window gets its own slice and warp
     x, _ = scope["augmented"](ramp, np.arange(8), np.random.default_rng(0), "jitter_scale_shift")
     assert x.shape == (16, steps, 2) and np.allclose(x[:8], ramp) and not np.allclose(x[8:], ramp, atol=0.01)
+
+
+@pytest.mark.slow
+def test_a_trial_trains_the_same_whatever_ran_before_it(tmp_path):
+    """How many trials fit in the search time depends on the machine's load: each trial starts from the seed, so
+    the same settings give the same model after any other trials (and the winner's refit does too)."""
+    from tinyml_autopilot.stages.train_search import FIRST_TRIALS, config_fields
+
+    processed = load_processed(write_fixture("tabular", tmp_path / "processed"))
+    budget = model_budget("uno")
+    wanted = {**FIRST_TRIALS["tabular"][0], "units": 16, "layers": 1}
+    results = []
+    for name, first in (("alone", [wanted]), ("after", [FIRST_TRIALS["tabular"][0], wanted])):
+        folder = tmp_path / name
+        folder.mkdir()
+        search = {"trials": len(first), "time_s": 60.0, "epochs": 3, "patience": 6, "stall": 10, "perfect": 9}
+        cfg = {"processed_dir": str(processed.dir), "input_shape": processed.input_shape, "n_classes": 3,
+               "labels": processed.labels, "kind": "tabular", "max_params": budget.max_params,
+               "max_activation_bytes": budget.max_activation_bytes, "epochs": 3, "seed": 7,
+               **config_fields(budget, search, processed.input_shape)}
+        cfg["search"]["first_trials"] = first
+        (folder / "train_config.json").write_text(json.dumps(cfg))
+        proc = subprocess.run([sys.executable, str(train.packaged_script("train_template.py"))], cwd=folder,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        trials = json.loads((folder / "trials.json").read_text())
+        assert [t["state"] for t in trials] == ["complete"] * len(first)
+        results.append(trials[-1])
+    alone, after = results
+    assert alone["settings"] == after["settings"]
+    assert (alone["val_accuracy"], alone["val_loss"], alone["epochs"]) == \
+        (after["val_accuracy"], after["val_loss"], after["epochs"])

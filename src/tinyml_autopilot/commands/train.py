@@ -31,6 +31,8 @@ SearchTime = Annotated[float | None, typer.Option("--search-time", help="seconds
                                                   "\\[default: 180]")]
 LatencyMs = Annotated[float | None, typer.Option("--latency-ms", help="longest inference allowed, estimated from "
                                                  "multiply-accumulates at the board's clock")]
+Seed = Annotated[int | None, typer.Option("--seed", help="random seed of the search and of training (a trial "
+                                       "trains the same whatever ran before it) \\[default: 42]")]
 
 
 def command(
@@ -43,6 +45,7 @@ def command(
     trials: Trials = None,
     search_time: SearchTime = None,
     latency_ms: LatencyMs = None,
+    seed: Seed = None,
     llm: LLM = None,
     api_base: ApiBase = None,
     out: Out = None,
@@ -58,6 +61,7 @@ def command(
 
     run_stage("train", train.run, json_out=json_out, config=config, resume=resume,
               inputs={"data": data, "flash_kb": flash_kb, "ram_kb": ram_kb, "description": description,
-                      "epochs": epochs, "trials": trials, "search_time": search_time, "latency_ms": latency_ms},
+                      "epochs": epochs, "trials": trials, "search_time": search_time, "latency_ms": latency_ms,
+                      "seed": seed},
               flags={"llm": llm, "api_base": api_base, "out": out, "board": board, "yes": yes,
                      "max_attempts": max_attempts, "debug": debug})

@@ -41,6 +41,7 @@ class TrainTask:
     description: str | None = None
     epochs: int = EPOCHS
     search: dict[str, Any] | None = None
+    seed: int = SEED
     name: str = "train"
     language: str = "python"
 
@@ -50,7 +51,7 @@ class TrainTask:
                 "n_classes": self.processed.n_classes, "labels": self.processed.labels,
                 "kind": self.processed.feature_spec.get("kind", "tabular"),
                 "max_params": self.budget.max_params, "max_activation_bytes": self.budget.max_activation_bytes,
-                "epochs": self.epochs, "seed": SEED, "description": self.description,
+                "epochs": self.epochs, "seed": self.seed, "description": self.description,
                 **config_fields(self.budget, search, self.processed.input_shape)}
 
     def messages(self) -> list[dict[str, str]]:
@@ -58,7 +59,7 @@ class TrainTask:
         prompt = render("train.j2", kind=cfg["kind"], input_shape=cfg["input_shape"], n_classes=cfg["n_classes"],
                         labels=cfg["labels"], processed_dir=cfg["processed_dir"], description=self.description,
                         features=self._features(),
-                        budget=self.budget.as_dict(), epochs=self.epochs, seed=SEED,
+                        budget=self.budget.as_dict(), epochs=self.epochs, seed=self.seed,
                         floor=accuracy_floor(self.processed), space=SPACE, search=cfg["search"])
         return [{"role": "user", "content": prompt}]
 
@@ -159,7 +160,7 @@ def _score_findings(evaluation: dict[str, Any], metrics: dict[str, Any] | None,
 
 def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = None, ram_kb: float | None = None,
         description: str | None = None, epochs: int | None = None, trials: int | None = None,
-        search_time: float | None = None, latency_ms: float | None = None) -> StageResult:
+        search_time: float | None = None, latency_ms: float | None = None, seed: int | None = None) -> StageResult:
     run_ = ctx.run
     if epochs is not None and epochs < 1:
         raise UserError(f"--epochs {epochs}: give at least 1 (it bounds the training epochs)")
@@ -171,7 +172,7 @@ def run(ctx: StageContext, data: Path | None = None, flash_kb: float | None = No
     run_.log.info("training for %s: %s inputs, %d classes; budget %d params, %d activation bytes",
                   budget.source, processed.input_shape, processed.n_classes, budget.max_params,
                   budget.max_activation_bytes)
-    task = TrainTask(ctx, processed, budget, description, epochs or EPOCHS, search)
+    task = TrainTask(ctx, processed, budget, description, epochs or EPOCHS, search, SEED if seed is None else seed)
     result = run_loop(task, ctx.model, run_, ctx.limits)
     figures: dict[str, Any] = {"attempts": len(result.attempts)}
     if not result.ok:

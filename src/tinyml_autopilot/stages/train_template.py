@@ -2,8 +2,8 @@
 
 Run in the sandbox like any generated script: reads train_config.json (data, budget, search space and bounds), tries
 1-D CNNs (plain or depthwise-separable, batch norm folded into the convolutions before saving) or MLPs with their
-training settings, prunes candidates over the budget before training them, retrains and refits the best one and
-writes model.keras, history.json, metrics.json and trials.json.
+training settings, prunes candidates over the budget before training them (a known-good one over it is tried again
+made to fit), retrains and refits the best one and writes model.keras, history.json, metrics.json and trials.json.
 """
 
 import json
@@ -190,6 +190,7 @@ class Report(keras.callbacks.Callback):
 def fit(trial, epochs, patience, data=None, rates=None):
     """Build the trial's model and train it; (model, history, cost) or None when it does not fit. With `data` and
     `rates` (a learning rate per epoch): a refit on those samples for the given epochs, without validation."""
+    keras.utils.set_random_seed(cfg["seed"])  # the same start whatever ran before (how many trials fit in the time)
     shape, n_classes = tuple(cfg["input_shape"]), cfg["n_classes"]
     series = len(shape) == 2 and shape[0] >= 8
     family = trial.suggest_categorical("family", space["families"]["series" if series else "tabular"])
@@ -263,9 +264,23 @@ def enough(study, trial):
 
 
 def record(study):
-    pruned = optuna.trial.TrialState.PRUNED
+    pruned, waiting = optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.WAITING
     return [{"number": t.number, "state": "pruned" if t.state == pruned else t.state.name.lower(),
-             "val_accuracy": t.value, "settings": t.params, **t.user_attrs} for t in study.trials]
+             "val_accuracy": t.value, "settings": t.params, **t.user_attrs} for t in study.trials if t.state != waiting]
+
+
+def smaller(first):
+    """A CNN first trial over the budget made to fit, or None: a larger first stride, then the most filters that fit
+    (in an Uno's 1 KB of activations, a fully convolutional network with stride 4 and 4-8-16 filters learns leaves)."""
+    def fits(settings):
+        model = cnn(optuna.trial.FixedTrial(settings), tuple(cfg["input_shape"]), cfg["n_classes"])
+        return not over_budget(costs(folded(model)))
+
+    if first.get("family") != "cnn" or fits(first):
+        return None
+    widths = sorted((f for f in space["cnn"]["filters"] if f <= first["filters"]), reverse=True)
+    return next((small for small in ({**first, "stride": s, "filters": f} for s in space["cnn"]["stride"]
+                                     if s >= first["stride"] for f in widths) if fits(small)), None)
 
 
 (x_train, y_train), (x_val, y_val) = load("train"), load("val")
@@ -273,7 +288,9 @@ sampler = optuna.samplers.TPESampler(seed=cfg["seed"], n_startup_trials=min(8, s
 study = optuna.create_study(direction="maximize", sampler=sampler,
                             pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=15))
 for first in search.get("first_trials", []):  # known-good starting points, tried before the sampler's picks
-    study.enqueue_trial(first, skip_if_exists=True)
+    for settings in (first, smaller(first)):  # the over-budget one stays on record, pruned
+        if settings:
+            study.enqueue_trial(settings, skip_if_exists=True)
 started = time.monotonic()
 most = optuna.study.MaxTrialsCallback(search["trials"], states=(optuna.trial.TrialState.COMPLETE,))
 study.optimize(objective, timeout=search["time_s"], callbacks=[most, enough], n_trials=search["trials"] * 25)
