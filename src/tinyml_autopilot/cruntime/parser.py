@@ -74,7 +74,8 @@ def load_schema() -> ModuleType:
                     "(pip install ai-edge-litert)")
 
 
-def _op_names(schema: ModuleType) -> dict[int, str]:
+def op_names(schema: ModuleType) -> dict[int, str]:
+    """BuiltinOperator value -> name ("CONV_2D")."""
     enum = schema.BuiltinOperator
     return {v: k for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
 
@@ -145,7 +146,7 @@ def _read_graph(schema: ModuleType, data: bytearray) -> Graph:
     graph = model.Subgraphs(0)
     if graph is None:
         raise UserError("not a readable .tflite model: no subgraph")
-    names = _op_names(schema)
+    names = op_names(schema)
     tensors = [_tensor(model, graph, i) for i in range(graph.TensorsLength())]
     ops = []
     for i in range(graph.OperatorsLength()):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cruntime.parser import load_schema
+from ..cruntime.parser import load_schema, op_names
 
 REWRITABLE = ("EXPAND_DIMS", "SQUEEZE")  # -> RESHAPE
 EFFECTS = ("ASSIGN_VARIABLE", "VAR_HANDLE", "READ_VARIABLE", "CALL_ONCE", "WHILE", "IF", "CUSTOM")
@@ -30,10 +30,11 @@ class Rewritten:
     counts: dict[str, int]  # what changed ("EXPAND_DIMS -> RESHAPE") -> how many times
 
 
-def _op_name(schema: Any, code: Any) -> str:
-    value = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)}
-    return names.get(value, f"OP_{value}")
+def _model_op_names(schema: Any, model: Any) -> list[str]:
+    """The name of each of the model's operator codes, by index."""
+    table = op_names(schema)
+    values = [max(int(code.builtinCode), int(code.deprecatedBuiltinCode)) for code in model.operatorCodes]
+    return [table.get(value, f"OP_{value}") for value in values]
 
 
 def _quant(tensor: Any) -> tuple:
@@ -94,7 +95,7 @@ def rewrite_to_reshape(content: bytes, ops: set[str], fold_shapes: bool = False)
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(bytearray(content), 0))
     if any(b.offset for b in model.buffers or []):
         raise NotEquivalent("the model keeps its weights outside the flatbuffer (a model over 2 GB)")
-    names = [_op_name(schema, code) for code in model.operatorCodes]
+    names = _model_op_names(schema, model)
     counts: Counter[str] = Counter()
     reshape = _opcode(schema, model, names, "RESHAPE")
     for graph in model.subgraphs:
@@ -136,7 +137,7 @@ def computed_shape_ops(content: bytes) -> list[str]:
     """The ops that compute a RESHAPE's shape at run time (int32 arithmetic, e.g. SHAPE -> STRIDED_SLICE)."""
     schema = load_schema()
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(bytearray(content), 0))
-    names = [_op_name(schema, code) for code in model.operatorCodes]
+    names = _model_op_names(schema, model)
     found: list[str] = []
     for graph in model.subgraphs:
         producer = {t: op for op in graph.operators for t in _ints(op.outputs)}

@@ -12,6 +12,7 @@ import numpy as np
 
 from ...checks.sketch.libraries import TFLM_LIBRARIES, ops_without_kernel, resolver_method
 from ...secrets import redact
+from ..convert_rewrite import REWRITABLE
 from .inputs import Inputs
 from .readings import Readings, load_preprocess
 from .run_tflm import RunVerdict, compare_run, predictions_by_reading, run_program, sensor_kind
@@ -84,8 +85,6 @@ def run_on_host(sketch_dir: Path, inp: Inputs, workdir: Path, readings: Readings
         out.run = RunVerdict("not run", msg, reason="no library")
         return out
     if lacking := ops_without_kernel(inp.facts.ops, lib.resolver_methods()):
-        from ..convert_rewrite import REWRITABLE
-
         fix = (f"convert it for the board (convert --check MODEL.tflite --board {inp.board.id}, with {lib.name} "
                "installed): the convert stage rewrites that op into RESHAPE, which it has"
                if set(lacking) <= set(REWRITABLE) else
