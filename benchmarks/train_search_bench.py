@@ -173,16 +173,24 @@ def spread(rows: list[dict]) -> None:
               flush=True)
 
 
+def seed_list(text: str) -> list[int | None]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers separated by commas, e.g. 1,2,3") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", default="uno,nano33ble")
     parser.add_argument("--datasets", default=",".join(("demo", "synthetic", "digits", *UCR)))
     parser.add_argument("--search-time", type=float, default=180.0)
     parser.add_argument("--trials", type=int, default=None)
-    parser.add_argument("--seeds", default=None, help="training seeds, comma-separated (default: the tool's)")
+    parser.add_argument("--seeds", type=seed_list, default=[None],
+                        help="training seeds, comma-separated (default: the tool's)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [None]
+    seeds = args.seeds
     out = args.out or Path(tempfile.mkdtemp(prefix="search-bench-"))
     columns = ["dataset", "board", "seed", "shape", "int8_acc", "minirocket", "ratio", "params", "flash_B", "ram_B",
                "latency_ms", "trials", "pruned", "search_s", "train_s"]
